@@ -1,0 +1,1 @@
+"""The client's core: cache, sync, charter, mail, credentials. No Qt here, ever."""
