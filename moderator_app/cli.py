@@ -1,18 +1,56 @@
-"""The `moderator-app` command line."""
+"""The `moderator-app` command line: parses arguments and dispatches to a command module.
+
+Exit codes: 0 ok, 1 failure (one-line reason on stderr), 2 usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from moderator_app import __version__
+from moderator_app.core.errors import UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Each module registers its own subcommands; add new groups here.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moderator-app", description="Moderator Workbench")
-    parser.add_subparsers(dest="command")
+    parser = argparse.ArgumentParser(
+        prog="moderator-app",
+        description="Moderator Workbench: triage citizen proposals against the moderation charter.",
+    )
+    parser.add_argument("--version", action="version", version=f"moderator-app {__version__}")
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        help="data directory (default: $MODERATOR_APP_HOME or the platform's user data dir)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"moderator_app.commands.{name}")
+        module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    return 0
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    args.environ = dict(os.environ)
+    try:
+        return handler(args)
+    except UserError as error:
+        print(f"moderator-app: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("moderator-app: interrupted", file=sys.stderr)
+        return 130
