@@ -1,0 +1,237 @@
+"""Opening the local cache: a private SQLite file in WAL mode, migrated by Alembic at open.
+
+Errors SQLite reports that a user can act on (locked, disk full, read-only, corrupt, cannot open)
+become a `UserError` naming the file; every other database error is a bug and keeps its traceback
+(the split qutebrowser's misc/sql.py makes).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from moderator_app.core.errors import UserError
+from moderator_app.core.paths import ensure_private_dir
+
+CACHE_FILE_NAME = "cache.sqlite3"
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_SECONDS = 10.0
+
+# SQLite primary result codes (the low byte of an extended code) a user can act on.
+_SQLITE_PERM = 3
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
+_SQLITE_NOTADB = 26
+
+
+def cache_path(home: Path) -> Path:
+    """Where the cache of the account whose data directory is `home` lives."""
+    return home / CACHE_FILE_NAME
+
+
+def corrupt_message(path: Path) -> str:
+    return (
+        f"the local cache {path} is damaged or is not a moderator-app database: move it aside "
+        "(it may still hold unsent decisions) and run `moderator-app sync` to rebuild it"
+    )
+
+
+def known_sqlite_error(error: BaseException, path: Path) -> UserError | None:
+    """The `UserError` for an SQLite failure the user can act on, or None when it is a bug."""
+    original = error.orig if isinstance(error, DBAPIError) else error
+    if not isinstance(original, sqlite3.Error):
+        return None
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return UserError(
+            f"the local cache {path} is locked by another program (another moderator-app "
+            "running?); close it and try again"
+        )
+    if primary == _SQLITE_FULL:
+        return UserError(f"the disk holding the local cache {path} is full; free some space")
+    if primary in (_SQLITE_READONLY, _SQLITE_PERM):
+        return UserError(
+            f"the local cache {path} cannot be written (read-only file or directory); "
+            "check its permissions"
+        )
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return UserError(corrupt_message(path))
+    if primary == _SQLITE_CANTOPEN:
+        return UserError(
+            f"cannot open the local cache {path}; check that its directory exists and is writable"
+        )
+    if primary == _SQLITE_IOERR:
+        return UserError(f"input/output error on the local cache {path}; check the disk")
+    return None
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the file readable by its owner only, whatever the umask (SQLite copies the mode
+    to its -wal and -shm files)."""
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(descriptor)
+
+
+def _install_sqlite_behaviour(engine: Engine, path: Path) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so writes can BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        with closing(dbapi_connection.cursor()) as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # a recorded decision survives power loss
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock at once, so a read-then-write never fails
+        # half-way with "database is locked" and two writers never interleave.
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        user_error = known_sqlite_error(context.original_exception, path)
+        if user_error is not None:
+            raise user_error from context.original_exception
+
+
+class Database:
+    """The open cache: hands out sessions; `close()` (or leaving a `with` block) disposes it."""
+
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A session for reading (and occasional writes); use it in a `with` block."""
+        return self._sessions()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: BEGIN IMMEDIATE, committed (durably) when the block ends."""
+        with self._sessions() as session:
+            session.connection(execution_options={"sqlite_immediate": True})
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def alembic_config(connection: Any = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("file_template", "r%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def backup_copy(path: Path, now: datetime) -> Path:
+    """A consistent copy of the database next to it (SQLite's online backup), private too."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.{stamp}.bak")
+    _create_private_file(target)
+    try:
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+    except sqlite3.Error as error:
+        target.unlink(missing_ok=True)
+        known = known_sqlite_error(error, path)
+        if known is None:
+            raise
+        raise known from error
+    return target
+
+
+def open_database(path: Path, *, now: datetime | None = None) -> Database:
+    """Open (creating or migrating as needed) the cache at `path`.
+
+    Raises `UserError` for a corrupt or foreign file, a database written by a newer version of
+    the app, and the known SQLite failures.
+    """
+    path = Path(path)
+    ensure_private_dir(path.parent)
+    is_new = not path.exists()
+    if is_new:
+        _create_private_file(path)
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+    )
+    _install_sqlite_behaviour(engine, path)
+    try:
+        _migrate(engine, path, now or datetime.now(UTC))
+    except BaseException:
+        engine.dispose()
+        raise
+    return Database(path, engine)
+
+
+def _migrate(engine: Engine, path: Path, now: datetime) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    known_revisions = {revision.revision for revision in script.walk_revisions()}
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        table_count = connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        ).scalar_one()
+        connection.rollback()
+    if current == head:
+        return
+    if current is not None and current not in known_revisions:
+        raise UserError(
+            f"the local cache {path} was written by a newer version of moderator-app "
+            f"(schema {current}); upgrade moderator-app, or use another --home"
+        )
+    if current is None and table_count:
+        raise UserError(
+            f"{path} is an SQLite file that moderator-app did not create; move it aside or "
+            "use another --home"
+        )
+    if current is not None:
+        backup_copy(path, now)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
