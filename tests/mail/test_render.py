@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,25 +29,49 @@ def renderer() -> MailRenderer:
     return MailRenderer(TEMPLATES)
 
 
-def _all_templates() -> list[str]:
-    return sorted(MailRenderer(TEMPLATES).template_names())
+def _charter_clauses() -> list[dict[str, Any]]:
+    with (project_root() / "charter" / "charter.toml").open("rb") as charter:
+        clauses: list[dict[str, Any]] = tomllib.load(charter)["clause"]
+    return clauses
 
 
-def test_templates_exist_for_every_clause_in_both_languages(renderer: MailRenderer) -> None:
+CLAUSES = _charter_clauses()
+
+
+def test_every_template_a_clause_names_exists_in_both_languages(renderer: MailRenderer) -> None:
     names = renderer.template_names()
-    assert len(names) >= 11
-    assert not any(name.startswith("_") for name in names)
+    assert {clause["mail_template"] for clause in CLAUSES} == names
     for name in names:
         assert renderer.languages(name) == set(LANGUAGES), name
 
 
+def test_each_clause_gets_its_own_explanation(renderer: MailRenderer) -> None:
+    for language in LANGUAGES:
+        bodies = {
+            renderer.render(
+                clause["mail_template"],
+                language,
+                {**sample_context(language), "clause_id": clause["id"]},
+            ).text
+            for clause in CLAUSES
+        }
+        assert len(bodies) == len(CLAUSES)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("template", _all_templates())
-def test_each_template_is_a_complete_statement_of_reasons(
-    renderer: MailRenderer, template: str, language: str
+@pytest.mark.parametrize("clause", CLAUSES, ids=[clause["id"] for clause in CLAUSES])
+def test_each_clause_mail_is_a_complete_statement_of_reasons(
+    renderer: MailRenderer, clause: dict[str, Any], language: str
 ) -> None:
     context = sample_context(language)
-    mail = renderer.render(template, language, context)
+    context.update(
+        clause_id=clause["id"],
+        clause_number=clause["number"],
+        clause_title=clause["title"][language],
+        clause_text=" ".join(clause["text"][language].split()),
+        clause_tips=" ".join(clause["tips"][language].split()),
+    )
+    mail = renderer.render(clause["mail_template"], language, context)
     assert mail.subject
     assert "\n" not in mail.subject
     for part in (mail.text, html_lib.unescape(mail.html)):
@@ -71,8 +97,8 @@ def test_each_template_is_a_complete_statement_of_reasons(
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_automated_checks_statement_follows_the_flag(renderer: MailRenderer, language: str) -> None:
     context = sample_context(language)
-    human_only = renderer.render("refusal-other", language, {**context, "automated_checks": False})
-    flagged = renderer.render("refusal-other", language, {**context, "automated_checks": True})
+    human_only = renderer.render("refusal", language, {**context, "automated_checks": False})
+    flagged = renderer.render("refusal", language, {**context, "automated_checks": True})
     assert human_only.text != flagged.text
     marker = "automatiques ont signalé" if language == "fr" else "Automatic checks flagged"
     assert marker in flagged.text
@@ -86,7 +112,7 @@ def test_hostile_name_and_text_inject_nothing(renderer: MailRenderer) -> None:
     context["first_name"] = HOSTILE_NAME
     context["proposal_text"] = '<img src=x onerror=alert(1)>\r\nBcc: y@example.org\u2066"&amp;'
     context["personal_note"] = "</blockquote><a href='javascript:alert(1)'>click</a>"
-    mail = renderer.render("refusal-off-topic", "en", context)
+    mail = renderer.render("refusal", "en", context)
     # HTML part: no markup from the author or the note survives as markup.
     for tag in ("<script", "<img", "javascript:alert(1)'>", "</blockquote><a"):
         assert tag not in mail.html
@@ -111,7 +137,7 @@ def test_one_megabyte_texts_are_capped_not_crashing(renderer: MailRenderer) -> N
     context = sample_context("fr")
     context["first_name"] = "A" * 1_000_000
     context["proposal_text"] = ("Il faut " + "x" * 100 + "\n") * 10_000
-    mail = renderer.render("refusal-incomprehensible", "fr", context)
+    mail = renderer.render("refusal", "fr", context)
     assert len(mail.text) < 20_000
     assert len(mail.html) < 30_000
     assert "…" in mail.text
@@ -120,7 +146,7 @@ def test_one_megabyte_texts_are_capped_not_crashing(renderer: MailRenderer) -> N
 def test_lone_surrogates_are_dropped_so_the_mail_can_be_encoded(renderer: MailRenderer) -> None:
     context = sample_context("en")
     context["proposal_text"] = "We should \ud800 fix this"
-    mail = renderer.render("refusal-other", "en", context)
+    mail = renderer.render("refusal", "en", context)
     mail.text.encode("utf-8")
     mail.html.encode("utf-8")
     assert "We should  fix this" in mail.text
@@ -129,7 +155,7 @@ def test_lone_surrogates_are_dropped_so_the_mail_can_be_encoded(renderer: MailRe
 def test_links_other_than_http_are_dropped(renderer: MailRenderer) -> None:
     context = sample_context("en")
     context["rewrite_url"] = "javascript:alert(1)"
-    mail = renderer.render("refusal-other", "en", context)
+    mail = renderer.render("refusal", "en", context)
     assert "javascript:" not in mail.html
     assert "javascript:" not in mail.text
     assert "Rewrite my proposal" not in mail.html
@@ -139,9 +165,9 @@ def test_context_must_name_exactly_the_mail_variables(renderer: MailRenderer) ->
     context = sample_context("en")
     del context["reference"]
     with pytest.raises(MailTemplateError, match="missing reference"):
-        renderer.render("refusal-other", "en", context)
+        renderer.render("refusal", "en", context)
     with pytest.raises(MailTemplateError, match="unknown password"):
-        renderer.render("refusal-other", "en", {**sample_context("en"), "password": "x"})
+        renderer.render("refusal", "en", {**sample_context("en"), "password": "x"})
 
 
 def test_shipped_templates_use_only_mail_variables(renderer: MailRenderer) -> None:
@@ -192,7 +218,7 @@ def test_html_escaping_is_only_for_the_html_part(tmp_path: Path) -> None:
 
 
 def test_the_first_line_is_the_subject() -> None:
-    mail = MailRenderer(TEMPLATES).render("refusal-partisan", "fr", sample_context("fr"))
+    mail = MailRenderer(TEMPLATES).render("refusal", "fr", sample_context("fr"))
     assert re.fullmatch(
         r"Votre proposition n'a pas été publiée \(charte, article 6 : .+\)", mail.subject
     )
