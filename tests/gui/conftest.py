@@ -5,3 +5,57 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from moderator_app.core.database import Database, cache_path, open_database  # noqa: E402
+from moderator_app.core.models import Claim, Proposal  # noqa: E402
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def make_proposal(number: int, **overrides: object) -> Proposal:
+    values: dict[str, object] = {
+        "id": number,
+        "external_id": f"ext-{number}",
+        "question": "insertion",
+        "content": f"Il faut proposer une formation numéro {number} aux personnes détenues",
+        "original_content": None,
+        "language": "fr",
+        "country": "FR",
+        "created_at": T0 + timedelta(minutes=number),
+        "status": "pending",
+        "version": 1,
+        "author_first_name": f"Auteur{number}",
+        "author_email": f"auteur{number}@example.org",
+        "author_reachable": True,
+        "rewrite_url": None,
+        "seq": number,
+    }
+    values.update(overrides)
+    return Proposal(**values)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(cache_path(tmp_path))
+    yield database
+    database.close()
+
+
+def fill_cache(database: Database, count: int, claimed_by: str | None = None) -> None:
+    with database.write() as session:
+        for number in range(1, count + 1):
+            session.add(make_proposal(number))
+        session.flush()
+        if claimed_by:
+            for number in range(1, count + 1):
+                session.add(
+                    Claim(
+                        proposal_id=number, moderator=claimed_by, expires_at=T0 + timedelta(days=9)
+                    )
+                )
