@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QObject, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -200,8 +200,8 @@ def fetch_rows(
     decision_ids = [decision_id for _p, _m, decision_id in results if decision_id]
     decisions: dict[str, Decision] = {}
     if decision_ids:
-        for decision in session.scalars(select(Decision).where(Decision.id.in_(decision_ids))):
-            decisions[decision.id] = decision
+        for found in session.scalars(select(Decision).where(Decision.id.in_(decision_ids))):
+            decisions[found.id] = found
     rows = []
     for proposal, claim_moderator, decision_id in results:
         decision = decisions.get(decision_id) if decision_id else None

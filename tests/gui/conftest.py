@@ -6,14 +6,14 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from moderator_app.core.database import Database, cache_path, open_database  # noqa: E402
-from moderator_app.core.models import Claim, Proposal  # noqa: E402
+from moderator_app.core.database import Database, cache_path, open_database
+from moderator_app.core.models import Claim, Proposal
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
