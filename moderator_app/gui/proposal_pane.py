@@ -1,0 +1,188 @@
+"""The proposal being decided: its text in large type with pre-check findings highlighted.
+
+Around it: the author's first name, the question, the submission date and age, what has been
+decided locally, the findings as sentences, and similar proposals already decided (and how).
+Everything from the proposal is untrusted and shown as plain text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from moderator_app.gui.plain_text import (
+    neutralise_with_offsets,
+    plain_label,
+    set_label_text,
+    single_line,
+    utf16_offset,
+)
+from moderator_app.gui.queue_model import PROMISE, QueueRow, format_age
+
+VIOLATION_COLOUR = QColor(255, 205, 210)
+HINT_COLOUR = QColor(255, 241, 180)
+CONTENT_POINT_SIZE = 17
+
+
+def _finding_kind(finding: Any) -> str:
+    return str(getattr(finding, "kind", "hint"))
+
+
+def finding_sentence(finding: Any, clause_label: str | None) -> str:
+    symbol = "✗" if _finding_kind(finding) == "violation" else "?"
+    where = f" — {clause_label}" if clause_label else ""
+    return f"{symbol} {getattr(finding, 'message', '')}{where}"
+
+
+class ProposalPane(QWidget):
+    """Shows one queue row; `show_row(None)` shows the empty state."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("proposalPane")
+        self.row: QueueRow | None = None
+
+        self.author = plain_label()
+        self.author.setAccessibleName("Author's first name")
+        self.question = plain_label()
+        self.question.setAccessibleName("Question")
+        self.question.setWordWrap(True)
+        self.submitted = plain_label()
+        self.submitted.setAccessibleName("Submitted")
+        self.state = plain_label()
+        self.state.setAccessibleName("Decision state")
+
+        facts = QFormLayout()
+        facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        facts.addRow("Author:", self.author)
+        facts.addRow("Question:", self.question)
+        facts.addRow("Submitted:", self.submitted)
+        facts.addRow("Decision:", self.state)
+
+        self.content = QPlainTextEdit()
+        self.content.setObjectName("proposalContent")
+        self.content.setReadOnly(True)
+        self.content.setAccessibleName("Proposal text")
+        self.content.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.content.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        font = self.content.font()
+        font.setPointSize(CONTENT_POINT_SIZE)
+        self.content.setFont(font)
+
+        self.findings_heading = QLabel("Pre-check findings (hints; you decide)")
+        self.findings_heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.findings = QListWidget()
+        self.findings.setObjectName("proposalFindings")
+        self.findings.setAccessibleName("Pre-check findings")
+        self.findings.setMaximumHeight(90)
+
+        self.similar_heading = QLabel("Similar proposals already decided")
+        self.similar_heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.similar = QListWidget()
+        self.similar.setObjectName("similarProposals")
+        self.similar.setAccessibleName("Similar proposals already decided")
+        self.similar.setMaximumHeight(110)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(facts)
+        layout.addWidget(self.content, 1)
+        layout.addWidget(self.findings_heading)
+        layout.addWidget(self.findings)
+        layout.addWidget(self.similar_heading)
+        layout.addWidget(self.similar)
+        self.show_row(None)
+
+    def show_row(
+        self,
+        row: QueueRow | None,
+        findings: Sequence[Any] = (),
+        clause_labels: dict[str, str] | None = None,
+        question_title: str = "",
+        now: datetime | None = None,
+    ) -> None:
+        self.row = row
+        self.similar.clear()
+        self.findings.clear()
+        if row is None:
+            for label in (self.author, self.question, self.submitted, self.state):
+                set_label_text(label, "")
+            self.content.setPlainText("Nothing to show: the queue is empty for these filters.")
+            self.content.setExtraSelections([])
+            return
+        now = now or datetime.now(UTC)
+        set_label_text(self.author, row.author_first_name or "(no first name)")
+        set_label_text(self.question, question_title or row.question, single=True)
+        age = now - row.created_at
+        overdue = "  — over the 48 h promise" if age >= PROMISE and not row.decided else ""
+        set_label_text(
+            self.submitted,
+            f"{row.created_at:%Y-%m-%d %H:%M} UTC ({format_age(age)} ago){overdue} · "
+            f"{row.language}",
+        )
+        set_label_text(self.state, row.shown_status)
+        shown, offsets = neutralise_with_offsets(row.content)
+        self.content.setPlainText(shown)
+        self._highlight(shown, offsets, findings)
+        labels = clause_labels or {}
+        for finding in findings:
+            clause_id = str(getattr(finding, "clause_id", ""))
+            item = QListWidgetItem(single_line(finding_sentence(finding, labels.get(clause_id))))
+            self.findings.addItem(item)
+        self.findings_heading.setVisible(bool(findings))
+        self.findings.setVisible(bool(findings))
+
+    def _highlight(
+        self, shown: str, offsets: Sequence[int] | None, findings: Sequence[Any]
+    ) -> None:
+        selections = []
+        original_length = len(offsets) - 1 if offsets is not None else len(shown)
+        for finding in findings:
+            start = int(getattr(finding, "start", 0))
+            end = int(getattr(finding, "end", 0))
+            start, end = max(0, min(start, original_length)), max(0, min(end, original_length))
+            if end <= start:
+                continue
+            if offsets is not None:
+                start, end = offsets[start], offsets[end]
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.content.document())
+            cursor.setPosition(utf16_offset(shown, start))
+            cursor.setPosition(utf16_offset(shown, end), QTextCursor.MoveMode.KeepAnchor)
+            char_format = QTextCharFormat()
+            colour = VIOLATION_COLOUR if _finding_kind(finding) == "violation" else HINT_COLOUR
+            char_format.setBackground(colour)
+            char_format.setToolTip(str(getattr(finding, "message", "")))
+            selection.cursor = cursor
+            selection.format = char_format
+            selections.append(selection)
+        self.content.setExtraSelections(selections)
+
+    def highlighted_texts(self) -> list[str]:
+        """The highlighted passages, as shown (for tests and accessibility checks)."""
+        return [selection.cursor.selectedText() for selection in self.content.extraSelections()]
+
+    def show_similar(self, similar: Sequence[tuple[str, str]]) -> None:
+        """(how it was decided, text) of proposals like this one that were already decided."""
+        self.similar.clear()
+        for outcome, text in similar:
+            self.similar.addItem(QListWidgetItem(f"{outcome} · {single_line(text, 160)}"))
+        if not similar:
+            self.similar.addItem(QListWidgetItem("None found."))
