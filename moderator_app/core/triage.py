@@ -1,0 +1,227 @@
+"""Recording a decision locally: offline, durable before it returns, undoable while unsent.
+
+The charter is passed in as what a decision needs from it (its version and the valid clause ids),
+so this module does not depend on how the charter is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from moderation_hub.wire import MAX_CONTENT_CHARS
+from moderator_app.core.database import Database
+from moderator_app.core.errors import UserError
+from moderator_app.core.models import (
+    ACTIVE_SYNC_STATES,
+    AuditEntry,
+    Claim,
+    Decision,
+    MailOutbox,
+    Proposal,
+)
+
+OUTCOMES: Final = ("accept", "refuse", "postpone")
+DECIDABLE_STATUSES: Final = ("pending", "postponed")
+
+# Hooks run inside the decision's transaction: (session, decision).
+DecisionHook = Callable[[Session, Decision], None]
+
+
+@dataclass(frozen=True)
+class CharterRef:
+    """What a decision cites: the charter version and the clause ids it knows."""
+
+    version: str
+    clause_ids: frozenset[str]
+
+    @classmethod
+    def of(cls, version: str, clause_ids: Collection[str]) -> CharterRef:
+        return cls(version=version, clause_ids=frozenset(clause_ids))
+
+
+def _check_text(label: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if "\x00" in value:
+        raise UserError(f"the {label} contains a NUL character; remove it")
+    if len(value) > MAX_CONTENT_CHARS:
+        raise UserError(f"the {label} is longer than {MAX_CONTENT_CHARS} characters")
+    return value
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def decide(
+    database: Database,
+    proposal_id: int,
+    outcome: str,
+    *,
+    moderator: str,
+    charter: CharterRef,
+    clause_id: str | None = None,
+    edited_content: str | None = None,
+    note: str | None = None,
+    now: Callable[[], datetime] = _utc_now,
+    on_recorded: DecisionHook | None = None,
+) -> Decision:
+    """Record a decision on a cached proposal; committed (durably) before this returns.
+
+    `on_recorded(session, decision)` runs inside the same transaction (the mail outbox queues the
+    refusal mail there), so the decision and what depends on it are stored together or not at all.
+    A conflicted earlier decision on the same proposal is superseded (marked dropped).
+    """
+    if outcome not in OUTCOMES:
+        raise UserError(f"unknown decision {outcome!r}: use accept, refuse or postpone")
+    if outcome == "refuse":
+        if not clause_id:
+            raise UserError("a refusal needs the charter clause it relies on (--reason CLAUSE)")
+        if clause_id not in charter.clause_ids:
+            known = ", ".join(sorted(charter.clause_ids))
+            raise UserError(
+                f"unknown charter clause {clause_id!r} (charter {charter.version}: {known})"
+            )
+    elif clause_id:
+        raise UserError("only a refusal cites a charter clause")
+    if edited_content is not None and outcome != "accept":
+        raise UserError("a corrected text goes only with accept")
+    edited_content = _check_text("corrected text", edited_content)
+    if edited_content is not None and not edited_content.strip():
+        raise UserError("the corrected text is empty")
+    note = _check_text("note", note) or None
+    decided_at = now()
+
+    with database.write() as session:
+        proposal = session.get(Proposal, proposal_id)
+        if proposal is None:
+            raise UserError(
+                f"proposal {proposal_id} is not in the local cache; run `moderator-app sync`"
+            )
+        if proposal.status not in DECIDABLE_STATUSES:
+            raise UserError(
+                f"proposal {proposal_id} is already {proposal.status} at the hub "
+                "(as of the last sync)"
+            )
+        waiting = session.scalar(
+            select(Decision).where(
+                Decision.proposal_id == proposal_id, Decision.sync_state.in_(ACTIVE_SYNC_STATES)
+            )
+        )
+        if waiting is not None:
+            raise UserError(
+                f"proposal {proposal_id} already has a decision ({waiting.outcome}) waiting to be "
+                "sent; undo it first"
+            )
+        claim = session.get(Claim, proposal_id)
+        if claim is not None and claim.moderator != moderator and claim.expires_at > decided_at:
+            raise UserError(
+                f"proposal {proposal_id} is claimed by {claim.moderator} until "
+                f"{claim.expires_at:%Y-%m-%d %H:%M} UTC"
+            )
+        if edited_content == proposal.content:
+            edited_content = None
+        for superseded in session.scalars(
+            select(Decision).where(
+                Decision.proposal_id == proposal_id, Decision.sync_state == "conflict"
+            )
+        ):
+            superseded.sync_state = "dropped"
+            session.add(_audit(decided_at, moderator, "decision_superseded", superseded))
+        decision = Decision(
+            id=str(uuid.uuid4()),
+            proposal_id=proposal_id,
+            proposal_version=proposal.version,
+            outcome=outcome,
+            clause_id=clause_id if outcome == "refuse" else None,
+            charter_version=charter.version,
+            edited_content=edited_content,
+            note=note,
+            moderator=moderator,
+            decided_at=decided_at,
+            sync_state="unsent",
+            push_attempts=0,
+        )
+        session.add(decision)
+        session.flush()
+        session.add(_audit(decided_at, moderator, "decide", decision))
+        if on_recorded is not None:
+            on_recorded(session, decision)
+    return decision
+
+
+def undo(
+    database: Database,
+    decision_id: str,
+    *,
+    actor: str,
+    now: Callable[[], datetime] = _utc_now,
+    on_undone: DecisionHook | None = None,
+) -> Decision:
+    """Take back a decision not yet sent to the hub; its queued mails go with it.
+
+    Once a sync has sent it, undo is refused (the hub may already have applied it).
+    """
+    with database.write() as session:
+        decision = session.get(Decision, decision_id)
+        if decision is None:
+            raise UserError(f"no local decision {decision_id}")
+        if decision.sync_state != "unsent":
+            raise UserError(
+                f"the decision on proposal {decision.proposal_id} was already sent to the hub "
+                f"({decision.sync_state}); it can no longer be undone here"
+            )
+        if on_undone is not None:
+            on_undone(session, decision)
+        # Mails of an unsent decision are still waiting for the hub: nothing has left.
+        session.execute(
+            delete(MailOutbox).where(
+                MailOutbox.decision_id == decision_id, MailOutbox.state == "waiting_hub"
+            )
+        )
+        session.add(_audit(now(), actor, "undo", decision))
+        session.delete(decision)
+    return decision
+
+
+def drop_conflict(
+    database: Database,
+    decision_id: str,
+    *,
+    actor: str,
+    now: Callable[[], datetime] = _utc_now,
+) -> Decision:
+    """The moderator has reviewed a conflicted decision and lets the hub's state stand."""
+    with database.write() as session:
+        decision = session.get(Decision, decision_id)
+        if decision is None or decision.sync_state != "conflict":
+            raise UserError(f"no conflicted decision {decision_id}")
+        decision.sync_state = "dropped"
+        session.add(_audit(now(), actor, "drop_conflict", decision))
+    return decision
+
+
+def _audit(at: datetime, actor: str, action: str, decision: Decision) -> AuditEntry:
+    return AuditEntry(
+        at=at,
+        actor=actor,
+        action=action,
+        proposal_id=decision.proposal_id,
+        decision_id=decision.id,
+        detail=json.dumps(
+            {
+                "outcome": decision.outcome,
+                "clause": decision.clause_id,
+                "charter_version": decision.charter_version,
+                "sync_state": decision.sync_state,
+            }
+        ),
+    )
