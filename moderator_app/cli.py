@@ -17,7 +17,7 @@ from moderator_app.core.errors import UserError
 Handler = Callable[[argparse.Namespace], int]
 
 # Each module registers its own subcommands; add new groups here.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("charter",)
 
 
 def build_parser() -> argparse.ArgumentParser:
