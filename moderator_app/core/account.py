@@ -1,0 +1,66 @@
+"""The account a data directory is logged in as: hub URL and user name (never the token)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from moderator_app.core.errors import UserError
+from moderator_app.core.paths import ensure_private_dir
+
+ACCOUNT_FILE_NAME = "account.json"
+
+
+@dataclass(frozen=True)
+class Account:
+    hub_url: str
+    user: str
+
+
+def account_path(home: Path) -> Path:
+    return home / ACCOUNT_FILE_NAME
+
+
+def load_account(home: Path) -> Account | None:
+    path = account_path(home)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from error
+    try:
+        data = json.loads(raw)
+        return Account(hub_url=str(data["server"]), user=str(data["user"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{path} is damaged; run `moderator-app login` again") from error
+
+
+def require_account(home: Path) -> Account:
+    account = load_account(home)
+    if account is None:
+        raise UserError("not logged in; run `moderator-app login --server URL --user NAME` first")
+    return account
+
+
+def save_account(home: Path, account: Account) -> None:
+    """Write atomically, readable by the owner only."""
+    ensure_private_dir(home)
+    path = account_path(home)
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"server": account.hub_url, "user": account.user}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def forget_account(home: Path) -> bool:
+    try:
+        account_path(home).unlink()
+    except FileNotFoundError:
+        return False
+    return True

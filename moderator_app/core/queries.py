@@ -1,0 +1,207 @@
+"""Read-only views of the cache: the status counters and the proposal listing with search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from moderator_app.core.models import (
+    ACTIVE_SYNC_STATES,
+    Claim,
+    Decision,
+    HubSyncState,
+    MailOutbox,
+    Proposal,
+    format_utc,
+)
+
+HUB_STATUSES = ("pending", "accepted", "refused", "postponed", "withdrawn")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 query matching every word of `text` (the last one as a prefix), or None when
+    `text` has no word at all. User text never reaches FTS5 syntax unquoted."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    quoted = [f'"{word}"' for word in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def search_ids(session: Session, text: str, limit: int) -> list[int]:
+    """Ids of the cached proposals matching `text`, best match first."""
+    query = fts_query(text)
+    if query is None:
+        return []
+    rows = session.connection().exec_driver_sql(
+        "SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ? ORDER BY rank LIMIT ?",
+        (query, limit),
+    )
+    return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class Status:
+    hub_url: str | None
+    user: str | None
+    pending: int
+    claimed_by_me: int
+    decisions_unsent: int
+    conflicts: int
+    mails_queued: int
+    mails_failed: int
+    last_sync: datetime | None
+    last_error: str | None
+    cursor: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "hub": self.hub_url,
+            "user": self.user,
+            "pending": self.pending,
+            "claimed_by_me": self.claimed_by_me,
+            "decisions_unsent": self.decisions_unsent,
+            "conflicts": self.conflicts,
+            "mails_queued": self.mails_queued,
+            "mails_failed": self.mails_failed,
+            "last_sync": format_utc(self.last_sync) if self.last_sync else None,
+            "last_error": self.last_error,
+            "cursor": self.cursor,
+        }
+
+
+def _active_decision_exists() -> Any:
+    return (
+        select(Decision.id)
+        .where(Decision.proposal_id == Proposal.id, Decision.sync_state.in_(ACTIVE_SYNC_STATES))
+        .exists()
+    )
+
+
+def status(session: Session, *, hub_url: str | None, user: str | None, now: datetime) -> Status:
+    def count(query: Any) -> int:
+        return int(session.scalar(query) or 0)
+
+    pending = count(
+        select(func.count())
+        .select_from(Proposal)
+        .where(Proposal.status == "pending", ~_active_decision_exists())
+    )
+    claimed = count(
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.moderator == (user or ""), Claim.expires_at > now)
+    )
+    unsent = count(select(func.count()).where(Decision.sync_state.in_(ACTIVE_SYNC_STATES)))
+    conflicts = count(select(func.count()).where(Decision.sync_state == "conflict"))
+    mails_queued = count(
+        select(func.count()).where(MailOutbox.state.in_(("waiting_hub", "sendable")))
+    )
+    mails_failed = count(select(func.count()).where(MailOutbox.state == "failed"))
+    state = session.get(HubSyncState, hub_url) if hub_url else None
+    return Status(
+        hub_url=hub_url,
+        user=user,
+        pending=pending,
+        claimed_by_me=claimed,
+        decisions_unsent=unsent,
+        conflicts=conflicts,
+        mails_queued=mails_queued,
+        mails_failed=mails_failed,
+        last_sync=state.last_sync_at if state else None,
+        last_error=state.last_error if state else None,
+        cursor=state.cursor if state else 0,
+    )
+
+
+def list_proposals(
+    session: Session,
+    *,
+    now: datetime,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Cached proposals as JSON-ready dicts, oldest first (best match first when searching),
+    each with who holds the claim and the latest local decision and its sync state."""
+    latest_decision = aliased(Decision)
+    latest_id = (
+        select(Decision.id)
+        .where(Decision.proposal_id == Proposal.id)
+        .order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Proposal, Claim, latest_decision)
+        .outerjoin(Claim, and_(Claim.proposal_id == Proposal.id, Claim.expires_at > now))
+        .outerjoin(latest_decision, latest_decision.id == latest_id)
+    )
+    if status is not None:
+        query = query.where(Proposal.status == status)
+    order: list[int] | None = None
+    if search is not None:
+        # Rank among all matches first, then filter, so --status narrows the best matches.
+        order = search_ids(session, search, limit=max(limit * 20, 1000))
+        query = query.where(Proposal.id.in_(order))
+    else:
+        query = query.order_by(Proposal.created_at, Proposal.id).limit(limit)
+    rows = session.execute(query).all()
+    if order is not None:
+        rank = {proposal_id: index for index, proposal_id in enumerate(order)}
+        rows = sorted(rows, key=lambda row: rank[row[0].id])[:limit]
+    return [_item(proposal, claim, decision) for proposal, claim, decision in rows]
+
+
+def _item(proposal: Proposal, claim: Claim | None, decision: Decision | None) -> dict[str, Any]:
+    hub_decision = None
+    if proposal.hub_decision_id is not None:
+        hub_decision = {
+            "id": proposal.hub_decision_id,
+            "outcome": proposal.hub_decision_outcome,
+            "clause": proposal.hub_decision_clause,
+            "charter_version": proposal.hub_decision_charter_version,
+            "moderator": proposal.hub_decision_moderator,
+            "decided_at": format_utc(proposal.hub_decision_at)
+            if proposal.hub_decision_at
+            else None,
+        }
+    local = None
+    if decision is not None:
+        local = {
+            "id": decision.id,
+            "outcome": decision.outcome,
+            "clause_id": decision.clause_id,
+            "charter_version": decision.charter_version,
+            "edited_content": decision.edited_content,
+            "note": decision.note,
+            "decided_at": format_utc(decision.decided_at),
+            "sync_state": decision.sync_state,
+            "conflict_kind": decision.conflict_kind,
+            "hub_detail": decision.hub_detail,
+        }
+    return {
+        "id": proposal.id,
+        "external_id": proposal.external_id,
+        "question": proposal.question,
+        "content": proposal.content,
+        "original_content": proposal.original_content,
+        "language": proposal.language,
+        "country": proposal.country,
+        "created_at": format_utc(proposal.created_at),
+        "status": proposal.status,
+        "version": proposal.version,
+        "author_first_name": proposal.author_first_name,
+        "author_reachable": proposal.author_reachable,
+        "claimed_by": claim.moderator if claim else None,
+        "claim_expires_at": format_utc(claim.expires_at) if claim else None,
+        "hub_decision": hub_decision,
+        "decision": local,
+    }
