@@ -9,7 +9,9 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+from keyring.backend import KeyringBackend
 
 from moderator_app import __version__
 from moderator_app.core.errors import UserError
@@ -17,7 +19,14 @@ from moderator_app.core.errors import UserError
 Handler = Callable[[argparse.Namespace], int]
 
 # Each module registers its own subcommands; add new groups here.
-COMMAND_MODULES: tuple[str, ...] = ("charter",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "charter",
+    "account",
+    "sync",
+    "status",
+    "proposals",
+    "decide",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,14 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    keyring_backend: KeyringBackend | None = None,
+) -> int:
+    """Run one command. `environ` and `keyring_backend` default to the process's own; tests
+    pass theirs instead of changing global state."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
-    args.environ = dict(os.environ)
+    args.environ = dict(os.environ if environ is None else environ)
+    args.keyring_backend = keyring_backend
     try:
         return handler(args)
     except UserError as error:
