@@ -95,20 +95,20 @@ def _template_problems(charter: Charter, templates_dir: Path) -> tuple[list[Prob
 
     rendered = 0
     for name, clauses in users.items():
-        languages = renderer.languages(name) if name in available else set()
+        source = charter.source or Path(CHARTER_FILE)
+        if name not in available:
+            for clause in clauses:
+                message = f"mail template '{name}' does not exist in {templates_dir}"
+                problems.append(Problem(source, message, clause.id))
+            continue
+        languages = renderer.languages(name)
         for lang in charter.languages:
             if lang in languages:
                 continue
+            files = f"{name}.{lang}.txt.j2 and {name}.{lang}.html.j2"
             for clause in clauses:
-                text_file, html_file = f"{name}.{lang}.txt.j2", f"{name}.{lang}.html.j2"
-                problems.append(
-                    Problem(
-                        charter.source or Path(CHARTER_FILE),
-                        f"mail template '{name}' does not exist in {lang} "
-                        f"({templates_dir / text_file} and {html_file})",
-                        clause.id,
-                    )
-                )
+                message = f"mail template '{name}' lacks {lang}: {files} must both exist"
+                problems.append(Problem(source, message, clause.id))
         for lang in charter.languages:
             if lang not in languages or (name, lang) in statically_broken:
                 continue

@@ -60,6 +60,8 @@ def content_hashes(data: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     for position, clause in enumerate(clauses if isinstance(clauses, list) else [], start=1):
         clause_id = clause.get("id") if isinstance(clause, dict) else None
         key = clause_id if isinstance(clause_id, str) else f"#{position}"
+        if key in parts:  # a duplicate id (reported by the loader) must not hide a clause
+            key = f"{key}#{position}"
         parts[key] = _digest(clause)
     return _digest(parts), parts
 
@@ -149,12 +151,18 @@ def record_release(charter_dir: Path, today: dt.date) -> Release:
         raise UserError(
             f"Charter version {charter.version} must be newer than the last release {newest}."
         )
+    return freeze_release(charter_dir, charter.version, today)
+
+
+def freeze_release(charter_dir: Path, version: str, today: dt.date) -> Release:
+    """Copy charter.toml to releases/<version>.toml and record its hashes (no other checks)."""
     source = charter_dir / CHARTER_FILE
-    relative = f"{RELEASES_DIR}/{charter.version}.toml"
+    total, parts = content_hashes(read_charter_data(source))
+    releases = [r for r in read_releases(charter_dir) if r.version != version]
+    relative = f"{RELEASES_DIR}/{version}.toml"
     (charter_dir / RELEASES_DIR).mkdir(exist_ok=True)
     shutil.copyfile(source, charter_dir / relative)
-    total, parts = content_hashes(read_charter_data(source))
-    release = Release(charter.version, today, relative, total, parts)
+    release = Release(version, today, relative, total, parts)
     _write_releases(charter_dir, [*releases, release])
     return release
 
