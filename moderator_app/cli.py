@@ -21,6 +21,7 @@ Handler = Callable[[argparse.Namespace], int]
 # Each module registers its own subcommands; add new groups here.
 COMMAND_MODULES: tuple[str, ...] = (
     "charter",
+    "demo",
     "account",
     "sync",
     "status",
