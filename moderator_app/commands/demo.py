@@ -1,0 +1,131 @@
+"""`moderator-app demo`: the workbench on a seeded consultation, nothing to install or set up.
+
+Starts an embedded hub (SQLite, free loopback port) holding about 840 proposals, a local SMTP
+catcher for the refusal mails, logs in a demo moderator and opens the window; everything stops when
+the window closes. `--no-gui` keeps the services up for other clients; `--headless-check` proves the
+whole set-up works without a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from moderator_app.core.errors import UserError
+from moderator_app.core.paths import resolve_home
+from moderator_app.demo.environment import DemoEnvironment, demo_home_under, utc_now
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="try the workbench on a seeded consultation (embedded hub and mail catcher)",
+        description=(
+            "Start an embedded hub seeded with a realistic consultation, a local mail catcher, "
+            "log in a demo moderator and open the workbench. Everything stops when the window "
+            "closes. The demo lives in its own fresh directory (default: a new one under the "
+            "data directory), never in a real account's data."
+        ),
+    )
+    parser.add_argument(
+        "--home",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="an empty or new directory for the demo (default: a fresh one under the data dir)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--no-gui",
+        action="store_true",
+        help="do not open the window: print the addresses and wait until Ctrl+C",
+    )
+    mode.add_argument(
+        "--headless-check",
+        action="store_true",
+        help="set everything up, sync once, print a summary, tear down and exit",
+    )
+    parser.set_defaults(handler=run_demo)
+
+
+def demo_home(args: argparse.Namespace) -> Path:
+    if args.home:
+        return Path(args.home).expanduser().resolve()
+    return demo_home_under(resolve_home(None, args.environ), utc_now())
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    home = demo_home(args)
+    out: TextIO = sys.stdout
+    print(f"Starting the demo in {home} ...", file=out, flush=True)
+    with DemoEnvironment(home) as demo:
+        report = demo.sync()
+        if args.headless_check:
+            _print_summary(demo, out)
+            print(
+                f"sync: pulled {report.pulled}, online {report.online}, cursor {report.cursor}",
+                file=out,
+            )
+            return 0
+        if args.no_gui:
+            _print_summary(demo, out)
+            print("Press Ctrl+C to stop the demo.", file=out, flush=True)
+            _wait_for_interrupt()
+            return 0
+        return _open_workbench(demo)
+
+
+def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:
+    summary = demo.summary()
+    print(f"hub:          {demo.hub_url}", file=out)
+    print(f"hub database: {demo.hub_db_path}", file=out)
+    for user in demo.users.values():
+        print(f"user:         {user.name} ({user.role}) token {user.token}", file=out)
+    print(f"smtp catcher: {demo.catcher.host}:{demo.catcher.port} (no TLS, no login)", file=out)
+    print(f"caught mails: {demo.mail_folder}", file=out)
+    print(f"client home:  {demo.home}", file=out)
+    print(f"proposals:    {summary.hub_proposals} on the hub", file=out)
+    print(f"cached:       {summary.cached_proposals} in the demo moderator's cache", file=out)
+    out.flush()
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the demo as Ctrl+C does, so the services are torn down cleanly."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    with _terminate_as_interrupt():
+        try:
+            while not stop.wait(3600):
+                pass
+        except KeyboardInterrupt:
+            print("Stopping the demo.", flush=True)
+
+
+def _open_workbench(demo: DemoEnvironment) -> int:
+    # Imported here: the headless modes must work where Qt cannot load.
+    try:
+        gui_app = importlib.import_module("moderator_app.gui.app")
+    except ImportError as error:
+        raise UserError(
+            f"the workbench window cannot start ({error}); try `moderator-app demo --no-gui`"
+        ) from error
+    return int(gui_app.run_workbench(demo.home, keyring_backend=demo.keyring))

@@ -1,0 +1,243 @@
+"""Everything the demo runs on, set up and torn down as one context manager.
+
+    with DemoEnvironment(home) as demo:
+        demo.hub_url, demo.users, demo.catcher   # an embedded hub, seeded; an SMTP catcher
+        demo.sync()                              # the demo moderator's first sync
+
+The hub is a real `moderation_hub.embedded.EmbeddedHub` on SQLite, on a free loopback port; the
+client's data directory is an ordinary one (cache, mail settings) so the workbench opens it like any
+other account. Secrets go to an in-memory keyring that lives as long as the demo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Self
+
+import httpx
+from sqlalchemy import func, select
+
+from moderation_hub.embedded import EmbeddedHub
+from moderator_app.core.account import Account, save_account
+from moderator_app.core.credentials import Credentials, hub_token_name
+from moderator_app.core.database import cache_path, open_database
+from moderator_app.core.errors import UserError
+from moderator_app.core.hubclient import HubClient, normalise_hub_url
+from moderator_app.core.models import Proposal
+from moderator_app.core.paths import ensure_private_dir
+from moderator_app.core.sync import SyncReport, run_sync
+from moderator_app.demo.catcher import MailCatcher, list_caught_mails
+from moderator_app.demo.memory_keyring import MemoryKeyring
+from moderator_app.demo.seed import (
+    DEFAULT_COUNT,
+    DEFAULT_SEED,
+    QUESTION_LANGUAGE,
+    QUESTION_SLUG,
+    QUESTION_TITLE,
+    REWRITE_URL_TEMPLATE,
+    build_corpus,
+    ingest_models,
+)
+
+MODERATOR: Final = "demo-moderator"
+LEAD: Final = "demo-lead"
+SUPPORT: Final = "demo-support"
+MAIL_FROM: Final = "moderation@consultation.example.org"
+# Marks a directory as a demo home, so the demo never writes into a real account's data.
+MARKER_NAME: Final = "DEMO-HOME"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    hub_proposals: int
+    cached_proposals: int
+    caught_mails: int
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    role: str
+    token: str
+
+
+def demo_home_under(data_dir: Path, now: datetime) -> Path:
+    """A fresh demo home inside the app's data directory, named after the time it starts."""
+    return data_dir / "demo" / now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def check_home_is_usable(home: Path) -> None:
+    """The demo only writes into an empty (or new) directory, never into real account data."""
+    if home.exists() and not home.is_dir():
+        raise UserError(f"{home} is not a directory")
+    if home.is_dir() and any(home.iterdir()):
+        if (home / MARKER_NAME).exists():
+            raise UserError(
+                f"{home} holds an earlier demo; the demo starts from a fresh directory each time, "
+                "remove it or pick another --home"
+            )
+        raise UserError(f"{home} is not empty; the demo needs an empty or new directory")
+
+
+class DemoEnvironment:
+    """An embedded hub seeded with the demo consultation, a mail catcher, a logged-in moderator."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        seed: int = DEFAULT_SEED,
+        count: int = DEFAULT_COUNT,
+        now: Clock = utc_now,
+    ) -> None:
+        self.home = home
+        self.seed = seed
+        self.count = count
+        self.now = now
+        self.keyring = MemoryKeyring()
+        self.users: dict[str, DemoUser] = {}
+        self._stack: ExitStack | None = None
+        self._hub: EmbeddedHub | None = None
+        self._catcher: MailCatcher | None = None
+
+    # -- what the demo exposes ----------------------------------------------------------------
+
+    @property
+    def hub_url(self) -> str:
+        return self._running_hub().url
+
+    @property
+    def catcher(self) -> MailCatcher:
+        if self._catcher is None:
+            raise RuntimeError("the demo environment is not running")
+        return self._catcher
+
+    @property
+    def mail_folder(self) -> Path:
+        return self.home / "caught-mail"
+
+    @property
+    def hub_db_path(self) -> Path:
+        return self.home / "hub" / "hub.sqlite3"
+
+    @property
+    def moderator(self) -> DemoUser:
+        return self.users[MODERATOR]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._stack is not None:
+            raise RuntimeError("the demo environment is already running")
+        check_home_is_usable(self.home)
+        ensure_private_dir(self.home)
+        (self.home / MARKER_NAME).write_text(
+            "This directory holds a Moderator Workbench demo (hub, cache and caught mails).\n",
+            encoding="utf-8",
+        )
+        ensure_private_dir(self.hub_db_path.parent)
+        with ExitStack() as stack:
+            hub = stack.enter_context(EmbeddedHub(db_url=f"sqlite:///{self.hub_db_path}"))
+            self._hub = hub
+            self._seed_hub(hub)
+            self._catcher = stack.enter_context(MailCatcher(self.mail_folder))
+            self._log_in(hub)
+            self._stack = stack.pop_all()
+
+    def stop(self) -> None:
+        stack, self._stack = self._stack, None
+        self._hub = None
+        self._catcher = None
+        if stack is not None:
+            stack.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _running_hub(self) -> EmbeddedHub:
+        if self._hub is None:
+            raise RuntimeError("the demo environment is not running")
+        return self._hub
+
+    def _seed_hub(self, hub: EmbeddedHub) -> None:
+        for name, role in ((MODERATOR, "moderator"), (LEAD, "lead"), (SUPPORT, "support")):
+            self.users[name] = DemoUser(name, role, hub.add_user(name, role))
+        hub.add_question(
+            QUESTION_SLUG,
+            title=QUESTION_TITLE,
+            language=QUESTION_LANGUAGE,
+            rewrite_url_template=REWRITE_URL_TEMPLATE,
+        )
+        corpus = build_corpus(self.now(), count=self.count, seed=self.seed)
+        hub.ingest(question=QUESTION_SLUG, proposals=ingest_models(corpus))
+
+    def _log_in(self, hub: EmbeddedHub) -> None:
+        """What `moderator-app login` does, with the token in the demo's own keyring."""
+        user = self.moderator
+        hub_url = normalise_hub_url(hub.url)
+        save_account(self.home, Account(hub_url=hub_url, user=user.name))
+        self.credentials.set(hub_token_name(user.name, hub_url), user.token)
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.keyring)
+
+    def sync(self) -> SyncReport:
+        """One sync of the demo moderator's cache with the hub (pull and push)."""
+        user = self.moderator
+        with open_database(cache_path(self.home)) as database, self._http() as http:
+            return run_sync(
+                database, http, hub_url=self.hub_url, token=user.token, moderator=user.name
+            )
+
+    def _http(self) -> httpx.Client:
+        return httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+
+    def hub_proposal_count(self) -> int:
+        """How many proposals the hub holds, as the lead sees them through the API."""
+        lead = self.users[LEAD]
+        total = 0
+        with self._http() as http:
+            hub = HubClient(http, self.hub_url, lead.token)
+            cursor, has_more = 0, True
+            while has_more:
+                page = hub.proposals(since=cursor, limit=1_000)
+                total += len(page.items)
+                cursor, has_more = page.next_cursor, page.has_more
+        return total
+
+    def cached_proposal_count(self) -> int:
+        with (
+            open_database(cache_path(self.home)) as database,
+            database.session() as session,
+        ):
+            return session.scalar(select(func.count()).select_from(Proposal)) or 0
+
+    def summary(self) -> DemoSummary:
+        return DemoSummary(
+            hub_proposals=self.hub_proposal_count(),
+            cached_proposals=self.cached_proposal_count(),
+            caught_mails=len(list_caught_mails(self.mail_folder)),
+        )

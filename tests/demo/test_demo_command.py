@@ -1,0 +1,122 @@
+"""`moderator-app demo` end to end, as a user runs it, in a subprocess and without a screen."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from moderator_app.demo.seed import DEFAULT_COUNT
+
+
+def _environ(tmp_path: Path) -> dict[str, str]:
+    environ = dict(os.environ)
+    # Where a default demo home would go; the tests below pass --home anyway.
+    environ["MODERATOR_APP_HOME"] = str(tmp_path / "data")
+    environ.pop("DISPLAY", None)
+    environ.pop("WAYLAND_DISPLAY", None)
+    return environ
+
+
+def test_headless_check_sets_everything_up_syncs_and_tears_down(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "moderator_app", "demo", "--headless-check", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environ(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"proposals:    {DEFAULT_COUNT} on the hub" in result.stdout
+    assert f"cached:       {DEFAULT_COUNT} in the demo moderator's cache" in result.stdout
+    assert re.search(r"^hub: +http://127\.0\.0\.1:\d+$", result.stdout, re.MULTILINE)
+    # What the process left behind: the hub's database and the client's cache, both complete.
+    with closing(sqlite3.connect(home / "cache.sqlite3")) as cache:
+        assert cache.execute("SELECT count(*) FROM proposals").fetchone() == (DEFAULT_COUNT,)
+    assert (home / "hub" / "hub.sqlite3").is_file()
+    assert (home / "caught-mail").is_dir()
+
+
+def test_default_home_is_a_fresh_directory_under_the_data_dir(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "moderator_app", "demo", "--headless-check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environ(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (created,) = (tmp_path / "data" / "demo").iterdir()
+    assert (created / "cache.sqlite3").is_file()
+    assert f"client home:  {created}" in result.stdout
+
+
+def test_a_non_empty_home_is_refused_with_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "taken"
+    home.mkdir()
+    (home / "cache.sqlite3").write_text("someone's data")
+    result = subprocess.run(
+        [sys.executable, "-m", "moderator_app", "demo", "--headless-check", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environ(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "not empty" in result.stderr
+    assert (home / "cache.sqlite3").read_text() == "someone's data"
+
+
+def test_no_gui_serves_until_interrupted_then_stops_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moderator_app", "demo", "--no-gui", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environ(tmp_path),
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl+C"):
+                break
+        output = "".join(lines)
+        assert "user:         demo-moderator (moderator)" in output
+        assert f"caught mails: {home / 'caught-mail'}" in output
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("mode", ["--no-gui", "--headless-check"])
+def test_modes_are_listed_in_help(mode: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "moderator_app", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_environ(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0
+    assert mode in result.stdout
