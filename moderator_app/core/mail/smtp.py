@@ -1,0 +1,345 @@
+"""Building refusal messages and handing them to an SMTP server.
+
+Headers are built with `email.headerregistry.Address` from cleaned values, so an author's name can
+never add a header ("Bob\\r\\nBcc: x@example.org" stays a display name on one line). The connection
+is STARTTLS, implicit TLS, or plain to a loopback host only; one connection serves a whole batch.
+
+Every failure is classified for the outbox: transient (4xx, dropped connection, timeout: retry
+later with backoff) or permanent (5xx, refused recipient, bad address: shown with the reply).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Literal, get_args
+
+from moderator_app.core.errors import UserError
+from moderator_app.core.mail.render import clean_text
+
+Security = Literal["starttls", "ssl", "none"]
+SECURITY_MODES: tuple[str, ...] = get_args(Security)
+Outcome = Literal["sent", "transient", "permanent"]
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_DISPLAY_NAME_CHARS = 100
+MAX_REPLY_CHARS = 2_000
+_ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidAddress(ValueError):
+    """An e-mail address that cannot be used as a recipient or sender."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """How to reach the SMTP server. No secret here: the password lives in the keyring."""
+
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    from_address: str
+    from_name: str = ""
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise UserError(
+                f"SMTP security must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}."
+            )
+        if not 0 < self.port < 65536:
+            raise UserError(f"SMTP port {self.port} is out of range (1-65535).")
+        if not self.host or _CONTROL.search(self.host) or " " in self.host:
+            raise UserError(f"SMTP host {self.host!r} is not a host name.")
+        if self.security == "none" and not is_loopback_host(self.host):
+            raise UserError(
+                f"Plain (unencrypted) SMTP is only allowed to a loopback host, not {self.host}; "
+                "use --security starttls or ssl."
+            )
+        try:
+            checked_address(self.from_address)
+        except InvalidAddress as error:
+            raise UserError(f"The sender address is invalid: {error}") from error
+
+    @property
+    def credential_name(self) -> str:
+        """The keyring user name of the SMTP password (CONTRACTS.md: smtp:<user>@<host>)."""
+        return f"smtp:{self.username}@{self.host}"
+
+    @property
+    def message_id_domain(self) -> str:
+        """The domain part of Message-IDs: the sender's own domain."""
+        return self.from_address.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the server answered for one message."""
+
+    outcome: Outcome
+    code: int | None
+    reply: str
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_address(value: str) -> str:
+    """The address stripped, or InvalidAddress with a one-line reason."""
+    address = value.strip()
+    if not address:
+        raise InvalidAddress("the address is empty")
+    if len(address) > 254 or _CONTROL.search(address) or not _ADDRESS.match(address):
+        raise InvalidAddress(f"{clean_text(address, one_line=True, max_chars=80)!r} is not valid")
+    local, _, domain = address.rpartition("@")
+    try:
+        domain.encode("idna")
+        Address(addr_spec=address)
+    except (UnicodeError, ValueError, HeaderParseError) as error:
+        raise InvalidAddress(f"{address!r} is not valid") from error
+    if len(local) > 64:
+        raise InvalidAddress(f"{address!r} has a local part over 64 characters")
+    return address
+
+
+def display_name(value: str | None) -> str:
+    """A recipient name safe for a header: one line, no control or invisible characters."""
+    return clean_text(value or "", one_line=True, max_chars=MAX_DISPLAY_NAME_CHARS)
+
+
+def build_message(
+    *,
+    settings: SmtpSettings,
+    to_address: str,
+    to_name: str | None,
+    subject: str,
+    body_text: str,
+    body_html: str,
+    message_id: str,
+    date: datetime,
+    references: str | None = None,
+) -> EmailMessage:
+    """The multipart/alternative message (text first, HTML preferred by capable readers).
+
+    Raises InvalidAddress for an unusable recipient.
+    """
+    recipient = Address(display_name=display_name(to_name), addr_spec=checked_address(to_address))
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = Address(
+        display_name=display_name(settings.from_name), addr_spec=settings.from_address
+    )
+    message["To"] = recipient
+    message["Subject"] = clean_text(subject, one_line=True, max_chars=300)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    if references:
+        message["References"] = references
+    # An automatic message in the sense of RFC 3834: no vacation auto-replies, please.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body_text, charset="utf-8")
+    message.add_alternative(body_html, subtype="html", charset="utf-8")
+    return message
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return clean_text(text, one_line=True, max_chars=MAX_REPLY_CHARS)
+
+
+def classify_code(code: int) -> Outcome:
+    """4xx is worth retrying; anything else that is not success is final."""
+    return "transient" if 400 <= code < 500 else "permanent"
+
+
+class _RecordingSMTP(smtplib.SMTP):
+    """smtplib drops the server's answer to DATA on success; keep it ("250 Ok: queued as ...")."""
+
+    last_data_reply: tuple[int, bytes] = (250, b"")
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:  # type: ignore[override]
+        self.last_data_reply = super().data(msg)
+        return self.last_data_reply
+
+
+class _RecordingSMTPSSL(smtplib.SMTP_SSL):
+    last_data_reply: tuple[int, bytes] = (250, b"")
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:  # type: ignore[override]
+        self.last_data_reply = super().data(msg)
+        return self.last_data_reply
+
+
+class SmtpConnection:
+    """One open, logged-in SMTP session; send many messages, then close."""
+
+    def __init__(self, client: smtplib.SMTP, settings: SmtpSettings) -> None:
+        self._client = client
+        self._settings = settings
+        self.broken = False
+
+    def send(self, message: EmailMessage, to_address: str) -> SendResult:
+        """Hand one message over. Never raises for a server answer: returns its classification.
+
+        After a transient failure that broke the session (`broken`), open a new connection.
+        """
+        try:
+            refused = self._client.send_message(
+                message, from_addr=self._settings.from_address, to_addrs=[to_address]
+            )
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = next(iter(error.recipients.values()), (550, b"recipient refused"))
+            self._reset()
+            return SendResult(classify_code(code), code, _reply_text(reply))
+        except smtplib.SMTPSenderRefused as error:
+            self._reset()
+            return SendResult(
+                classify_code(error.smtp_code), error.smtp_code, _reply_text(error.smtp_error)
+            )
+        except smtplib.SMTPDataError as error:
+            self._reset()
+            return SendResult(
+                classify_code(error.smtp_code), error.smtp_code, _reply_text(error.smtp_error)
+            )
+        except smtplib.SMTPNotSupportedError as error:
+            self._reset()
+            return SendResult("permanent", None, _reply_text(str(error)))
+        except smtplib.SMTPServerDisconnected as error:
+            self.broken = True
+            return SendResult("transient", None, _reply_text(f"connection lost: {error}"))
+        except smtplib.SMTPResponseException as error:
+            self.broken = error.smtp_code == 421
+            return SendResult(
+                classify_code(error.smtp_code), error.smtp_code, _reply_text(error.smtp_error)
+            )
+        except (TimeoutError, OSError) as error:
+            self.broken = True
+            return SendResult("transient", None, _reply_text(f"network error: {error!r}"))
+        if refused:
+            refused_code, refused_reply = next(iter(refused.values()))
+            return SendResult(classify_code(refused_code), refused_code, _reply_text(refused_reply))
+        accepted_code, accepted_reply = self._last_reply()
+        return SendResult("sent", accepted_code, accepted_reply)
+
+    def _last_reply(self) -> tuple[int, str]:
+        code, reply = getattr(self._client, "last_data_reply", (250, b""))
+        return code, _reply_text(reply) or "accepted"
+
+    def _reset(self) -> None:
+        try:
+            self._client.rset()
+        except (smtplib.SMTPException, OSError):
+            self.broken = True
+
+    def close(self) -> None:
+        try:
+            self._client.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self._client.close()
+
+    def __enter__(self) -> SmtpConnection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class SmtpConnectError(Exception):
+    """The server could not be reached or refused the session (not any one mail's fault)."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class SmtpSender:
+    """Opens connections to the configured server. The password is passed in (from keyring)."""
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        password: str | None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self._password = password
+        self._ssl_context = ssl_context
+
+    def connect(self) -> SmtpConnection:
+        """A ready session (TLS and login done). Raises SmtpConnectError."""
+        settings = self.settings
+        context = self._ssl_context or ssl.create_default_context()
+        client: smtplib.SMTP
+        try:
+            if settings.security == "ssl":
+                client = _RecordingSMTPSSL(
+                    settings.host, settings.port, timeout=settings.timeout, context=context
+                )
+            else:
+                client = _RecordingSMTP(settings.host, settings.port, timeout=settings.timeout)
+        except (OSError, smtplib.SMTPException) as error:
+            raise SmtpConnectError(
+                f"cannot connect to the SMTP server {settings.host}:{settings.port}: {error}",
+                transient=True,
+            ) from error
+        try:
+            client.ehlo()
+            if settings.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if settings.username:
+                if self._password is None:
+                    raise SmtpConnectError(
+                        f"no SMTP password stored for {settings.username}@{settings.host}; "
+                        "run `moderator-app mail configure --password-stdin`",
+                        transient=False,
+                    )
+                client.login(settings.username, self._password)
+        except SmtpConnectError:
+            client.close()
+            raise
+        except smtplib.SMTPAuthenticationError as error:
+            client.close()
+            raise SmtpConnectError(
+                f"the SMTP server refused the login of {settings.username}: "
+                f"{_reply_text(error.smtp_error)}",
+                transient=False,
+            ) from error
+        except smtplib.SMTPNotSupportedError as error:
+            client.close()
+            raise SmtpConnectError(
+                f"the SMTP server {settings.host} does not support {error}", transient=False
+            ) from error
+        except smtplib.SMTPResponseException as error:
+            client.close()
+            raise SmtpConnectError(
+                f"the SMTP server {settings.host} answered {error.smtp_code} "
+                f"{_reply_text(error.smtp_error)}",
+                transient=classify_code(error.smtp_code) == "transient",
+            ) from error
+        except (TimeoutError, OSError, smtplib.SMTPException, ssl.SSLError) as error:
+            client.close()
+            raise SmtpConnectError(
+                f"the SMTP session with {settings.host}:{settings.port} failed: {error}",
+                transient=True,
+            ) from error
+        return SmtpConnection(client, settings)
