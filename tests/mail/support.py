@@ -64,9 +64,10 @@ class ScriptedHandler:
         with self.lock:
             self.data_commands += 1
             step = self.script.pop(0) if self.script else "250 2.0.0 Ok: queued"
-        if self.hold is not None and len(self.received) >= self.hold_after:
+        hold = self.hold
+        if hold is not None and len(self.received) >= self.hold_after:
             self.holding.set()
-            while not self.hold.is_set():
+            while not hold.is_set():
                 await asyncio.sleep(0.01)
             return "451 4.3.0 client went away"  # never reaches anyone; nothing recorded
         if step == "drop":
