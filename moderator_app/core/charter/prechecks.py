@@ -10,6 +10,7 @@ Every pattern here runs in linear time: proposals are untrusted and may be a meg
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -102,6 +103,8 @@ _REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}|\.{4,}|…{2,}|([,;:])\1+")
 _WORD = re.compile(r"[^\W\d_]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _CAPS_RUN_WORDS = 3
+# A moderator needs a few highlights, not a million: each pre-check reports at most this many.
+MAX_FINDINGS_PER_CHECK: Final = 20
 
 
 def run_prechecks(
@@ -142,24 +145,26 @@ def run_prechecks(
     return findings
 
 
+def _matches(pattern: re.Pattern[str], content: str, message: str) -> list[Span]:
+    found = itertools.islice(pattern.finditer(content), MAX_FINDINGS_PER_CHECK)
+    return [(match.start(), match.end(), message) for match in found]
+
+
 def _spans_by_check(content: str, language: str) -> Iterator[tuple[str, list[Span]]]:
     yield "too-short", _too_short(content)
     yield "too-long", _too_long(content)
-    yield "html", [(m.start(), m.end(), MESSAGES["html"]) for m in _HTML.finditer(content)]
+    yield "html", _matches(_HTML, content, MESSAGES["html"])
     yield "missing-prefix", _missing_prefix(content, language)
-    urls = [(m.start(), m.end(), MESSAGES["url"]) for m in _URL.finditer(content)]
     emails = [(start, end, MESSAGES["email"]) for start, end in _emails(content)]
+    urls = _matches(_URL, content, MESSAGES["url"])
     yield "url", [url for url in urls if not _inside(url, emails)]
     yield "email", emails
-    yield "phone", [(m.start(), m.end(), MESSAGES["phone"]) for m in _PHONE.finditer(content)]
+    yield "phone", _matches(_PHONE, content, MESSAGES["phone"])
     yield "all-caps", _all_caps(content)
     yield "hashtag-or-mention", _symbols(content, urls + emails)
     yield (
         "repeated-punctuation",
-        [
-            (m.start(), m.end(), MESSAGES["repeated-punctuation"])
-            for m in _REPEATED_PUNCTUATION.finditer(content)
-        ],
+        _matches(_REPEATED_PUNCTUATION, content, MESSAGES["repeated-punctuation"]),
     )
 
 
@@ -200,7 +205,7 @@ def _emails(content: str) -> list[tuple[int, int]]:
     """E-mail addresses, found by growing outwards from each "@" (bounded, so linear)."""
     spans: list[tuple[int, int]] = []
     position = content.find("@")
-    while position != -1:
+    while position != -1 and len(spans) < MAX_FINDINGS_PER_CHECK:
         start = position
         while start > 0 and position - start < 64 and content[start - 1] in _EMAIL_LOCAL:
             start -= 1
@@ -230,7 +235,7 @@ def _all_caps(content: str) -> list[Span]:
     run: list[re.Match[str]] = []
 
     def close_run() -> None:
-        if len(run) >= _CAPS_RUN_WORDS:
+        if len(run) >= _CAPS_RUN_WORDS and len(spans) < MAX_FINDINGS_PER_CHECK:
             spans.append((run[0].start(), run[-1].end(), MESSAGES["all-caps"]))
         run.clear()
 
@@ -250,6 +255,8 @@ def _symbols(content: str, exempt: list[Span]) -> list[Span]:
         if not _inside(span, exempt):
             message = MESSAGES["hashtag-or-mention"].format(symbol=match.group()[0])
             spans.append((span[0], span[1], message))
+            if len(spans) == MAX_FINDINGS_PER_CHECK:
+                break
     return spans
 
 
