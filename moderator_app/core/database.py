@@ -94,7 +94,7 @@ def _create_private_file(path: Path) -> None:
     os.close(descriptor)
 
 
-def _install_sqlite_behaviour(engine: Engine, path: Path) -> None:
+def _install_sqlite_behaviour(engine: Engine, path: Path, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so writes can BEGIN IMMEDIATE.
@@ -103,7 +103,7 @@ def _install_sqlite_behaviour(engine: Engine, path: Path) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # a recorded decision survives power loss
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -153,9 +153,9 @@ class Database:
         self.close()
 
 
-def alembic_config(connection: Any = None) -> Config:
+def alembic_config(connection: Any = None, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("file_template", "r%%(rev)s_%%(slug)s")
     if connection is not None:
         config.attributes["connection"] = connection
@@ -185,11 +185,17 @@ def backup_copy(path: Path, now: datetime) -> Path:
     return target
 
 
-def open_database(path: Path, *, now: datetime | None = None) -> Database:
+def open_database(
+    path: Path,
+    *,
+    now: datetime | None = None,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    migrations_dir: Path = MIGRATIONS_DIR,
+) -> Database:
     """Open (creating or migrating as needed) the cache at `path`.
 
     Raises `UserError` for a corrupt or foreign file, a database written by a newer version of
-    the app, and the known SQLite failures.
+    the app, and the known SQLite failures. `migrations_dir` is for testing migrations.
     """
     path = Path(path)
     ensure_private_dir(path.parent)
@@ -198,19 +204,19 @@ def open_database(path: Path, *, now: datetime | None = None) -> Database:
         _create_private_file(path)
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout},
     )
-    _install_sqlite_behaviour(engine, path)
+    _install_sqlite_behaviour(engine, path, busy_timeout)
     try:
-        _migrate(engine, path, now or datetime.now(UTC))
+        _migrate(engine, path, now or datetime.now(UTC), migrations_dir)
     except BaseException:
         engine.dispose()
         raise
     return Database(path, engine)
 
 
-def _migrate(engine: Engine, path: Path, now: datetime) -> None:
-    script = ScriptDirectory.from_config(alembic_config())
+def _migrate(engine: Engine, path: Path, now: datetime, migrations_dir: Path) -> None:
+    script = ScriptDirectory.from_config(alembic_config(migrations_dir=migrations_dir))
     head = script.get_current_head()
     known_revisions = {revision.revision for revision in script.walk_revisions()}
     with engine.connect() as connection:
@@ -234,4 +240,4 @@ def _migrate(engine: Engine, path: Path, now: datetime) -> None:
     if current is not None:
         backup_copy(path, now)
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection, migrations_dir), "head")
