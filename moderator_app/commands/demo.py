@@ -92,7 +92,11 @@ def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:
     print(f"caught mails: {demo.mail_folder}", file=out)
     print(f"client home:  {demo.home}", file=out)
     print(f"proposals:    {summary.hub_proposals} on the hub", file=out)
-    print(f"cached:       {summary.cached_proposals} in the demo moderator's cache", file=out)
+    statuses = ", ".join(f"{status} {count}" for status, count in summary.cached_by_status.items())
+    print(
+        f"cached:       {summary.cached_proposals} in the demo moderator's cache ({statuses})",
+        file=out,
+    )
     out.flush()
 
 

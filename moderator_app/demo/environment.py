@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from moderation_hub.embedded import EmbeddedHub
 from moderator_app.core.account import Account, save_account
+from moderator_app.core.charter import default_charter_dir, load_charter
 from moderator_app.core.credentials import Credentials, hub_token_name
 from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.errors import UserError
@@ -32,6 +33,7 @@ from moderator_app.core.models import Proposal
 from moderator_app.core.paths import ensure_private_dir
 from moderator_app.core.sync import SyncReport, run_sync
 from moderator_app.demo.catcher import MailCatcher, list_caught_mails
+from moderator_app.demo.history import COLLEAGUE, apply_history, plan_history
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.demo.seed import (
     DEFAULT_COUNT,
@@ -45,6 +47,8 @@ from moderator_app.demo.seed import (
 )
 
 MODERATOR: Final = "demo-moderator"
+# How many proposals the colleague holds claimed when the demo starts.
+COLLEAGUE_CLAIMS: Final = 12
 LEAD: Final = "demo-lead"
 SUPPORT: Final = "demo-support"
 MAIL_FROM: Final = "moderation@consultation.example.org"
@@ -61,8 +65,12 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class DemoSummary:
     hub_proposals: int
-    cached_proposals: int
+    cached_by_status: dict[str, int]
     caught_mails: int
+
+    @property
+    def cached_proposals(self) -> int:
+        return sum(self.cached_by_status.values())
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,13 @@ class DemoEnvironment:
         return self._hub
 
     def _seed_hub(self, hub: EmbeddedHub) -> None:
-        for name, role in ((MODERATOR, "moderator"), (LEAD, "lead"), (SUPPORT, "support")):
+        accounts = (
+            (MODERATOR, "moderator"),
+            (COLLEAGUE, "moderator"),
+            (LEAD, "lead"),
+            (SUPPORT, "support"),
+        )
+        for name, role in accounts:
             self.users[name] = DemoUser(name, role, hub.add_user(name, role))
         hub.add_question(
             QUESTION_SLUG,
@@ -190,8 +204,16 @@ class DemoEnvironment:
             language=QUESTION_LANGUAGE,
             rewrite_url_template=REWRITE_URL_TEMPLATE,
         )
-        corpus = build_corpus(self.now(), count=self.count, seed=self.seed)
+        now = self.now()
+        corpus = build_corpus(now, count=self.count, seed=self.seed)
         hub.ingest(question=QUESTION_SLUG, proposals=ingest_models(corpus))
+        # A colleague already worked on the consultation, and holds a few proposals right now.
+        charter = load_charter(default_charter_dir())
+        with self._http() as http:
+            colleague = HubClient(http, hub.url, self.users[COLLEAGUE].token)
+            plan = plan_history(corpus, now, seed=self.seed)
+            apply_history(colleague, plan, charter_version=charter.version)
+            colleague.claim(COLLEAGUE_CLAIMS, QUESTION_SLUG, ttl_seconds=8 * 3600)
 
     def _log_in(self, hub: EmbeddedHub) -> None:
         """What `moderator-app login` does, with the token in the demo's own keyring."""
@@ -228,16 +250,23 @@ class DemoEnvironment:
                 cursor, has_more = page.next_cursor, page.has_more
         return total
 
-    def cached_proposal_count(self) -> int:
+    def cached_by_status(self) -> dict[str, int]:
+        """How many proposals the demo moderator's cache holds, per hub status."""
         with (
             open_database(cache_path(self.home)) as database,
             database.session() as session,
         ):
-            return session.scalar(select(func.count()).select_from(Proposal)) or 0
+            rows = session.execute(
+                select(Proposal.status, func.count()).group_by(Proposal.status)
+            ).all()
+        return {status: count for status, count in sorted(rows)}
+
+    def cached_proposal_count(self) -> int:
+        return sum(self.cached_by_status().values())
 
     def summary(self) -> DemoSummary:
         return DemoSummary(
             hub_proposals=self.hub_proposal_count(),
-            cached_proposals=self.cached_proposal_count(),
+            cached_by_status=self.cached_by_status(),
             caught_mails=len(list_caught_mails(self.mail_folder)),
         )

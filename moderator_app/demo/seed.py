@@ -117,6 +117,8 @@ class SeedProposal:
     kind: Kind
     theme: Theme | None
     flaw: Flaw | None
+    # For a proposal with a small spelling slip: the text a moderator would correct it to.
+    corrected: str | None = None
 
     @property
     def length_class(self) -> LengthClass:
@@ -794,6 +796,7 @@ class _Draft:
     flaw: Flaw | None
     first_name: str | None = None  # hostile drafts bring their own author name
     reachable: bool | None = None
+    corrected: str | None = None
 
 
 FLAWED_PER_FAMILY: Final = 8
@@ -859,9 +862,9 @@ def build_corpus(
         if quota > len(candidates):
             raise ValueError(f"not enough distinct ideas for {quota} proposals on {theme}")
         for text in candidates[:quota]:
-            if rng.random() < 0.06:
-                text = _with_typo(rng, text)
-            acceptable.append(_Draft(text, "acceptable", theme, None))
+            slipped = _with_typo(rng, text) if rng.random() < 0.06 else text
+            corrected = text if slipped != text else None
+            acceptable.append(_Draft(slipped, "acceptable", theme, None, corrected=corrected))
 
     drafts = acceptable + _flawed_drafts(rng, acceptable)
     drafts += [
@@ -892,7 +895,9 @@ def build_corpus(
             country=author.country,
             created_at=created_at,
         )
-        corpus.append(SeedProposal(proposal, draft.kind, draft.theme, draft.flaw))
+        corpus.append(
+            SeedProposal(proposal, draft.kind, draft.theme, draft.flaw, corrected=draft.corrected)
+        )
     return corpus
 
 

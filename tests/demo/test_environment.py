@@ -11,13 +11,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from moderation_hub import wire
 from moderator_app.core.account import load_account
 from moderator_app.core.credentials import hub_token_name
+from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.errors import UserError
+from moderator_app.core.models import Claim, Proposal
 from moderator_app.demo.catcher import list_caught_mails
 from moderator_app.demo.environment import (
+    COLLEAGUE_CLAIMS,
     LEAD,
     MODERATOR,
     SUPPORT,
@@ -25,7 +29,8 @@ from moderator_app.demo.environment import (
     check_home_is_usable,
     demo_home_under,
 )
-from moderator_app.demo.seed import QUESTION_SLUG, QUESTION_TITLE
+from moderator_app.demo.history import COLLEAGUE, UNTOUCHED_AGE
+from moderator_app.demo.seed import CLAUSE_OF_FLAW, QUESTION_SLUG, QUESTION_TITLE
 
 NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 
@@ -33,6 +38,7 @@ NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnvironment]:
     with DemoEnvironment(tmp_path_factory.mktemp("demo") / "home", now=lambda: NOW) as running:
+        running.sync()
         yield running
 
 
@@ -52,8 +58,14 @@ def test_the_hub_serves_the_seeded_consultation_on_loopback(demo: DemoEnvironmen
     assert demo.hub_proposal_count() == 840
 
 
-def test_the_three_demo_users_have_their_roles(demo: DemoEnvironment) -> None:
-    for name, role in ((MODERATOR, "moderator"), (LEAD, "lead"), (SUPPORT, "support")):
+def test_the_demo_users_have_their_roles(demo: DemoEnvironment) -> None:
+    users = (
+        (MODERATOR, "moderator"),
+        (COLLEAGUE, "moderator"),
+        (LEAD, "lead"),
+        (SUPPORT, "support"),
+    )
+    for name, role in users:
         assert _get(demo, name, "/me").json() == {"name": name, "role": role}
 
 
@@ -121,3 +133,28 @@ def test_default_demo_homes_are_fresh_and_inside_the_data_dir(tmp_path: Path) ->
     assert home.parent.parent == tmp_path
     assert home.name == "20261129T200000Z"
     check_home_is_usable(home)
+
+
+def test_a_colleague_already_decided_part_of_the_consultation(demo: DemoEnvironment) -> None:
+    statuses = demo.cached_by_status()
+    assert statuses["pending"] > 500
+    assert statuses["accepted"] > 100
+    assert statuses["refused"] > 20
+    assert statuses["postponed"] > 0
+    with (
+        open_database(cache_path(demo.home)) as database,
+        database.session() as session,
+    ):
+        decided = session.scalars(select(Proposal).where(Proposal.status != "pending")).all()
+        claims = session.scalars(select(Claim)).all()
+    assert {p.hub_decision_moderator for p in decided} == {COLLEAGUE}
+    clause_ids = set(CLAUSE_OF_FLAW.values())
+    assert all(p.hub_decision_clause in clause_ids for p in decided if p.status == "refused")
+    # Spelling slips were corrected on accept; the hub keeps the author's original text.
+    corrected = [p for p in decided if p.original_content is not None]
+    assert corrected
+    assert all(p.content != p.original_content for p in corrected)
+    # Proposals younger than a few hours are still waiting for everyone.
+    assert all(NOW - p.created_at >= UNTOUCHED_AGE for p in decided)
+    assert len(claims) == COLLEAGUE_CLAIMS
+    assert {c.moderator for c in claims} == {COLLEAGUE}
