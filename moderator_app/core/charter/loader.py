@@ -184,7 +184,8 @@ class _Builder:
                 if required or text is not None:
                     self.problem(f"missing {key} in {lang}", clause_id)
                 texts[lang] = ""
-        for lang in sorted(value.keys() - set(languages)):
+        # With no valid language list, every text would look undeclared: that one problem is enough.
+        for lang in sorted(value.keys() - set(languages)) if languages else ():
             self.problem(f"{key} in undeclared language '{lang}'", clause_id)
         return texts
 
