@@ -1,0 +1,155 @@
+"""Starting the workbench: the account of a data directory, its cache, charter, hub and window.
+
+run_workbench(home)                      # what `moderator-app gui` and the demo call
+window = open_workbench(home, ...)       # the same without the event loop (tests, benchmarks)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+
+from moderator_app import __version__
+from moderator_app.core.account import require_account
+from moderator_app.core.charter import default_charter_dir, load_charter
+from moderator_app.core.credentials import Credentials, default_backend, hub_token_name
+from moderator_app.core.database import Database, cache_path, open_database
+from moderator_app.core.errors import UserError
+from moderator_app.core.hubclient import DEFAULT_TIMEOUT
+from moderator_app.core.mail.config import load_settings, sender_for
+from moderator_app.core.mail.outbox import send_sendable
+from moderator_app.core.mail.render import MailRenderer, default_templates_dir
+from moderator_app.core.paths import project_root
+from moderator_app.core.sync import SyncProgress, run_sync
+from moderator_app.gui.main_window import MainWindow
+from moderator_app.gui.services import WorkbenchServices
+from moderator_app.gui.settings import WorkbenchSettings
+from moderator_app.gui.sync_worker import Progress, SyncRunner
+
+
+def application(argv: Sequence[str] | None = None) -> QApplication:
+    """The running QApplication, created if needed."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(list(argv) if argv is not None else ["moderator-app"])
+    app.setApplicationName("Moderator Workbench")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("moderator-app")
+    return app
+
+
+def make_sync_runner(
+    home: Path, database: Database, credentials: Credentials, hub_url: str, user: str, token: str
+) -> SyncRunner:
+    """The job the sync worker runs: one full sync, then the refusal mails that became sendable."""
+
+    def run(claim: int, progress: Progress) -> tuple[Any, str | None]:
+        def report_progress(step: SyncProgress) -> None:
+            progress(step.phase, step.done)
+
+        with httpx.Client(timeout=DEFAULT_TIMEOUT) as http:
+            report = run_sync(
+                database,
+                http,
+                hub_url=hub_url,
+                token=token,
+                moderator=user,
+                claim=claim,
+                progress=report_progress,
+            )
+        mail: str | None = None
+        if report.online and load_settings(home) is not None:
+            try:
+                mail = "mails: " + send_sendable(database, sender_for(home, credentials)).summary()
+            except UserError as error:
+                mail = f"mails not sent: {error.message}"
+        return report, mail
+
+    return run
+
+
+def _ask_token(user: str, hub_url: str, credentials: Credentials) -> str | None:
+    prompt = f"Hub token for {user} at {hub_url}"
+    if not credentials.secure:
+        prompt += f"\n({credentials.no_storage_message()})"
+    token, ok = QInputDialog.getText(
+        None, "Moderator Workbench", prompt, QLineEdit.EchoMode.Password
+    )
+    token = token.strip()
+    return token if ok and token else None
+
+
+def open_workbench(
+    home: Path,
+    *,
+    keyring_backend: KeyringBackend | None = None,
+    token: str | None = None,
+    ask_token: bool = True,
+    charter_dir: Path | None = None,
+    templates_dir: Path | None = None,
+) -> MainWindow:
+    """Open the window for the account logged in at `home` (a QApplication must exist).
+
+    The caller closes `window.services.database` after closing the window.
+    The hub token comes from `token`, else the keyring, else (if `ask_token`) a password dialog;
+    without one the window works offline on the cache. Raises UserError when `home` has no account.
+    """
+    account = require_account(home)
+    credentials = Credentials(keyring_backend if keyring_backend is not None else default_backend())
+    if token is None:
+        token = credentials.get(hub_token_name(account.user, account.hub_url))
+    if token is None and ask_token:
+        token = _ask_token(account.user, account.hub_url, credentials)
+    charter = load_charter(charter_dir or default_charter_dir())
+    templates = templates_dir or default_templates_dir(project_root())
+    renderer = MailRenderer(templates) if templates.is_dir() else None
+    database = open_database(cache_path(home))
+    try:
+        services = WorkbenchServices(
+            home=home,
+            database=database,
+            moderator=account.user,
+            charter=charter,
+            hub_url=account.hub_url,
+            renderer=renderer,
+            sync_runner=(
+                make_sync_runner(home, database, credentials, account.hub_url, account.user, token)
+                if token
+                else None
+            ),
+        )
+        window = MainWindow(services, WorkbenchSettings(home))
+    except BaseException:
+        database.close()
+        raise
+    return window
+
+
+def run_workbench(
+    home: Path,
+    *,
+    keyring_backend: KeyringBackend | None = None,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Open the workbench for the account in `home` and run until it is closed. Exit code."""
+    app = application(argv if argv is not None else sys.argv[:1])
+    try:
+        window = open_workbench(home, keyring_backend=keyring_backend)
+    except UserError as error:
+        QMessageBox.critical(None, "Moderator Workbench", error.message)
+        raise
+    try:
+        window.show()
+        QTimer.singleShot(0, window.request_sync)
+        return int(app.exec())
+    finally:
+        window.close()
+        window.services.database.close()

@@ -1,0 +1,826 @@
+"""The workbench window: queue | proposal + decision bar | charter, with conflicts and support tabs.
+
+Decisions are recorded on the GUI thread through the core (one short durable SQLite transaction),
+then the next proposal shows at once; the hub hears about them when the sync worker next runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import select
+from sqlalchemy import text as sql_text
+
+from moderator_app.core.errors import UserError
+from moderator_app.core.models import Proposal
+from moderator_app.core.queries import status as read_status
+from moderator_app.core.triage import decide, drop_conflict, undo
+from moderator_app.gui.charter_pane import CharterPane, clause_views
+from moderator_app.gui.conflicts_view import ConflictsView
+from moderator_app.gui.decision_bar import DecisionBar
+from moderator_app.gui.plain_text import set_label_text, single_line
+from moderator_app.gui.proposal_pane import ProposalPane
+from moderator_app.gui.queue_model import (
+    FINDING_FILTERS,
+    STATUS_FILTERS,
+    QueueFilters,
+    QueueModel,
+    QueueRow,
+)
+from moderator_app.gui.services import WorkbenchServices
+from moderator_app.gui.settings import WorkbenchSettings
+from moderator_app.gui.shortcuts import ShortcutSheet, WorkbenchActions
+from moderator_app.gui.support_tab import SupportTab
+from moderator_app.gui.sync_worker import SyncController, SyncOutcome
+
+AUTO_SYNC_MS = 5 * 60 * 1000
+SIMILAR_DELAY_MS = 150
+SEARCH_DELAY_MS = 250
+_WORD = re.compile(r"\w{4,}", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    proposal_id: int
+    outcome: str
+    clause_id: str | None = None
+    edited_content: str | None = None
+    note: str | None = None
+
+
+class DecisionCommand(QUndoCommand):
+    """A recorded decision on the undo stack: undo takes it back while it is still unsent."""
+
+    def __init__(self, window: MainWindow, request: DecisionRequest, decision_id: str) -> None:
+        super().__init__(f"{request.outcome} proposal #{request.proposal_id}")
+        self._window = window
+        self.request = request
+        self.decision_id = decision_id
+        self._recorded = True  # pushed after the decision was recorded
+
+    def redo(self) -> None:
+        if self._recorded:
+            return
+        decision_id = self._window.record(self.request, move_on=False)
+        if decision_id is None:
+            self.setObsolete(True)
+            return
+        self.decision_id = decision_id
+        self._recorded = True
+
+    def undo(self) -> None:
+        if self._window.take_back(self.decision_id, self.request.proposal_id):
+            self._recorded = False
+        else:
+            self.setObsolete(True)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: WorkbenchServices, settings: WorkbenchSettings) -> None:
+        super().__init__()
+        self.services = services
+        self.settings = settings
+        self.setObjectName("workbenchWindow")
+        who = (
+            f"{services.moderator} @ {services.hub_url}" if services.hub_url else services.moderator
+        )
+        self.setWindowTitle(f"Moderator Workbench — {single_line(who, 120)}")
+        services.load_question_titles()
+
+        self.actions_ = WorkbenchActions(self)
+        self.undo_stack = QUndoStack(self)
+        undo_action = self.undo_stack.createUndoAction(self, "&Undo decision")
+        undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.addAction(undo_action)
+        self.actions_.add("undo", undo_action, "Take back the last decision while unsent", "Decide")
+        redo_action = self.undo_stack.createRedoAction(self, "Re&do decision")
+        redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.addAction(redo_action)
+        self.actions_.add("redo", redo_action, "Record the undone decision again", "Decide")
+
+        self.model = QueueModel(
+            services.database.session,
+            services.moderator,
+            findings_for=services.findings,
+            now=services.now,
+            parent=self,
+        )
+        self._clauses_by_language: dict[str, list] = {}
+        self._build_triage()
+        self.conflicts = ConflictsView(services.database.session)
+        self.conflicts.redoRequested.connect(self.redo_conflict)
+        self.conflicts.dropRequested.connect(self.drop_conflict)
+        self.support = self._build_support()
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("workbenchTabs")
+        self.tabs.addTab(self.triage, "Triage")
+        self.tabs.addTab(self.conflicts, "Conflicts")
+        if self.support is not None:
+            self.tabs.addTab(self.support, "Support")
+        self.setCentralWidget(self.tabs)
+        self._build_menus_and_toolbar()
+        self._build_status_bar()
+        self._connect_actions()
+
+        self.sync: SyncController | None = None
+        if services.sync_runner is not None:
+            self.sync = SyncController(services.sync_runner, self)
+            self.sync.started.connect(self._sync_started)
+            self.sync.progressed.connect(self._sync_progressed)
+            self.sync.finished.connect(self._sync_finished)
+            self._auto_sync = QTimer(self)
+            self._auto_sync.setInterval(AUTO_SYNC_MS)
+            self._auto_sync.timeout.connect(lambda: self.request_sync())
+            self._auto_sync.start()
+        else:
+            self.actions_["sync"].setEnabled(False)
+            self.actions_["take_offline"].setEnabled(False)
+
+        self._similar_timer = QTimer(self)
+        self._similar_timer.setSingleShot(True)
+        self._similar_timer.setInterval(SIMILAR_DELAY_MS)
+        self._similar_timer.timeout.connect(self._show_similar)
+
+        self._restore_state()
+        self.model.reload()
+        self.conflicts.reload()
+        self._select_row(0)
+        self.refresh_status()
+        self.queue.setFocus()
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def _build_triage(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText("Search the proposals ( / )")
+        self.search.setAccessibleName("Full-text search")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_filters)
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.search.returnPressed.connect(self._search_done)
+
+        self.status_filter = self._combo("statusFilter", "Status filter", STATUS_FILTERS)
+        self.finding_filter = self._combo(
+            "findingFilter",
+            "Pre-check filter",
+            FINDING_FILTERS
+            + tuple(
+                (clause.id, f"Clause {clause.number}") for clause in self.services.charter.clauses
+            ),
+        )
+        questions = tuple(sorted(self.services.question_titles.items()))
+        self.question_filter = self._combo(
+            "questionFilter",
+            "Question filter",
+            (("", "All questions"), *((slug, single_line(title, 60)) for slug, title in questions)),
+        )
+        self.language_filter = self._combo(
+            "languageFilter",
+            "Language filter",
+            (("", "All languages"), *((lang, lang) for lang in self._languages())),
+        )
+        self.claimed_filter = QCheckBox("Claimed by me")
+        self.claimed_filter.setObjectName("claimedFilter")
+        self.claimed_filter.setAccessibleName("Only proposals claimed by me")
+        self.claimed_filter.toggled.connect(lambda _on: self._apply_filters())
+        self.order_filter = QCheckBox("Newest first")
+        self.order_filter.setObjectName("orderFilter")
+        self.order_filter.setAccessibleName("Newest first instead of oldest first")
+        self.order_filter.toggled.connect(lambda _on: self._apply_filters())
+        self.queue_count = QLabel()
+        self.queue_count.setTextFormat(Qt.TextFormat.PlainText)
+        self.queue_count.setObjectName("queueCount")
+
+        filters_top = QHBoxLayout()
+        filters_top.addWidget(self.search, 1)
+        filters_top.addWidget(self.queue_count)
+        filters_bottom = QHBoxLayout()
+        for widget in (
+            self.status_filter,
+            self.finding_filter,
+            self.question_filter,
+            self.language_filter,
+            self.claimed_filter,
+            self.order_filter,
+        ):
+            filters_bottom.addWidget(widget)
+        filters_bottom.addStretch(1)
+
+        self.queue = QTableView()
+        self.queue.setObjectName("queueTable")
+        self.queue.setAccessibleName("Queue of proposals")
+        self.queue.setModel(self.model)
+        self.queue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.queue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.queue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.queue.setWordWrap(False)
+        self.queue.setAlternatingRowColors(True)
+        self.queue.verticalHeader().setVisible(False)
+        self.queue.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.queue.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.queue.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(QueueModel.CONTENT, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        for column, width in (
+            (QueueModel.AGE, 64),
+            (QueueModel.STATUS, 110),
+            (QueueModel.AUTHOR, 90),
+            (QueueModel.QUESTION, 90),
+            (QueueModel.LANGUAGE, 44),
+            (QueueModel.CHECKS, 56),
+        ):
+            self.queue.setColumnWidth(column, width)
+        for column in (QueueModel.QUESTION, QueueModel.LANGUAGE):
+            self.queue.setColumnHidden(column, True)
+        self.queue.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        queue_box = QWidget()
+        queue_layout = QVBoxLayout(queue_box)
+        queue_layout.setContentsMargins(0, 0, 0, 0)
+        queue_layout.addLayout(filters_top)
+        queue_layout.addLayout(filters_bottom)
+        queue_layout.addWidget(self.queue, 1)
+
+        self.proposal = ProposalPane()
+        self.decision_bar = DecisionBar()
+        self.decision_bar.refusal.confirmed.connect(self._refusal_confirmed)
+        self.decision_bar.correction.confirmed.connect(self._correction_confirmed)
+        self.decision_bar.refusal.cancelled.connect(self._panel_closed)
+        self.decision_bar.correction.cancelled.connect(self._panel_closed)
+        self.message = QLabel()
+        self.message.setObjectName("decisionMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b71c1c;")
+        self.message.setAccessibleName("Last problem")
+        self.message.hide()
+
+        self.middle = QSplitter(Qt.Orientation.Vertical)
+        self.middle.setObjectName("middleSplitter")
+        self.middle.addWidget(self.proposal)
+        bar_box = QWidget()
+        bar_layout = QVBoxLayout(bar_box)
+        bar_layout.setContentsMargins(0, 0, 0, 0)
+        bar_layout.addWidget(self.message)
+        bar_layout.addWidget(self.decision_bar, 1)
+        self.middle.addWidget(bar_box)
+        self.middle.setStretchFactor(0, 3)
+        self.middle.setStretchFactor(1, 2)
+        self.middle.setChildrenCollapsible(False)
+
+        self.charter_pane = CharterPane()
+        self.charter_pane.clauseActivated.connect(self.start_refusal)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(queue_box)
+        self.splitter.addWidget(self.middle)
+        self.splitter.addWidget(self.charter_pane)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setChildrenCollapsible(False)
+        self.triage = self.splitter
+
+    def _combo(self, name: str, accessible: str, choices: tuple[tuple[str, str], ...]) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.setAccessibleName(accessible)
+        combo.setToolTip(accessible)
+        for key, label in choices:
+            combo.addItem(label, key)
+        combo.currentIndexChanged.connect(lambda _index: self._apply_filters())
+        return combo
+
+    def _languages(self) -> list[str]:
+        with self.services.database.session() as session:
+            found = session.scalars(select(Proposal.language).distinct().limit(50)).all()
+        return sorted(set(found) | set(self.services.charter.languages))
+
+    def _build_support(self) -> QWidget | None:
+        return SupportTab(self.services, self)
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.actions_
+        menus = (
+            ("&File", ("sync", "take_offline", None, "quit")),
+            ("&Decide", ("accept", "refuse", "edit", "postpone", None, "undo", "redo")),
+            ("&Go", ("next", "previous", "search")),
+            ("&View", ("show_triage", "show_conflicts", "show_support")),
+            ("&Help", ("shortcuts",)),
+        )
+        for title, names in menus:
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name != "show_support" or self.support is not None:
+                    menu.addAction(a[name])
+        toolbar = QToolBar("Decisions")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for name in ("previous", "next", None, "accept", "refuse", "edit", "postpone", "undo",
+                     None, "sync", "take_offline", None, "shortcuts"):  # fmt: skip
+            if name is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(a[name])
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+        for name in ("accept", "refuse", "edit", "postpone"):
+            self.decision_bar.add_button(name, a[name])
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.online_label = QLabel()
+        self.last_sync_label = QLabel()
+        self.unsent_label = QLabel()
+        self.mails_label = QLabel()
+        self.conflicts_label = QLabel()
+        self.progress_label = QLabel()
+        for name, label in (
+            ("onlineStatus", self.online_label),
+            ("lastSyncStatus", self.last_sync_label),
+            ("unsentStatus", self.unsent_label),
+            ("mailsStatus", self.mails_label),
+            ("conflictsStatus", self.conflicts_label),
+            ("syncProgress", self.progress_label),
+        ):
+            label.setObjectName(name)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            bar.addPermanentWidget(label)
+        self._online: bool | None = None
+        self._offline_reason = ""
+
+    def _connect_actions(self) -> None:
+        a = self.actions_
+        a["next"].triggered.connect(lambda: self.step_queue(1))
+        a["previous"].triggered.connect(lambda: self.step_queue(-1))
+        a["search"].triggered.connect(self.focus_search)
+        a["accept"].triggered.connect(self.accept_current)
+        a["refuse"].triggered.connect(lambda: self.start_refusal(None))
+        a["edit"].triggered.connect(self.start_correction)
+        a["postpone"].triggered.connect(self.postpone_current)
+        a["sync"].triggered.connect(lambda: self.request_sync())
+        a["take_offline"].triggered.connect(self.ask_take_offline)
+        a["show_triage"].triggered.connect(lambda: self.tabs.setCurrentWidget(self.triage))
+        a["show_conflicts"].triggered.connect(self.show_conflicts)
+        if self.support is not None:
+            a["show_support"].triggered.connect(lambda: self.tabs.setCurrentWidget(self.support))
+        else:
+            a["show_support"].setEnabled(False)
+        a["shortcuts"].triggered.connect(self.show_shortcuts)
+        a["quit"].triggered.connect(self.close)
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def current_row(self) -> QueueRow | None:
+        return self.model.row_at(self.queue.currentIndex().row())
+
+    def _select_row(self, row: int) -> None:
+        while row >= self.model.rowCount() and self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
+        if self.model.rowCount() == 0:
+            self._current_changed(QModelIndex(), QModelIndex())
+            return
+        row = max(0, min(row, self.model.rowCount() - 1))
+        index = self.model.index(row, QueueModel.CONTENT)
+        self.queue.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.queue.scrollTo(index)
+
+    def step_queue(self, step: int) -> None:
+        current = self.queue.currentIndex().row()
+        self._select_row(max(0, current + step) if current >= 0 else 0)
+
+    def select_proposal(self, proposal_id: int) -> bool:
+        row = self.model.row_of(proposal_id)
+        if row < 0:
+            return False
+        self._select_row(row)
+        return True
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = self.model.row_at(current.row()) if current.isValid() else None
+        self._show(row)
+
+    def _show(self, row: QueueRow | None) -> None:
+        self._clear_message()
+        if self.decision_bar.mode() != DecisionBar.IDLE:
+            self.decision_bar.show_idle()
+            self._set_deciding(True)
+        findings = self.model.findings(row) if row is not None else ()
+        clauses = self._clauses(row.language if row else self.services.charter.languages[0])
+        labels = {clause.id: clause.label for clause in clauses}
+        if self.charter_pane.model.clauses() != clauses:
+            self.charter_pane.set_charter(clauses, self.services.charter.version)
+        self.proposal.show_row(
+            row,
+            findings,
+            labels,
+            question_title=self.services.question_titles.get(row.question, "") if row else "",
+            now=self.services.now(),
+        )
+        self.charter_pane.set_marked([finding.clause_id for finding in findings])
+        self._update_decision_actions(row)
+        self._similar_timer.start()
+
+    def _clauses(self, language: str) -> list:
+        if language not in self.services.charter.languages:
+            language = self.services.charter.languages[0]
+        cached = self._clauses_by_language.get(language)
+        if cached is None:
+            cached = clause_views(self.services.charter, language)
+            self._clauses_by_language[language] = cached
+        return cached
+
+    def _update_decision_actions(self, row: QueueRow | None) -> None:
+        decidable = row is not None and not row.decided
+        for name in ("accept", "refuse", "edit", "postpone"):
+            self.actions_[name].setEnabled(decidable)
+
+    def _show_similar(self) -> None:
+        """Decided proposals sharing this one's two longest words (off the keystroke path)."""
+        row = self.current_row()
+        if row is None:
+            return
+        words = sorted(set(_WORD.findall(row.content.lower())), key=len, reverse=True)[:2]
+        similar: list[tuple[str, str]] = []
+        if words:
+            query = " ".join('"' + word.replace('"', '""') + '"' for word in words)
+            with self.services.database.session() as session:
+                found = session.execute(
+                    select(Proposal.status, Proposal.hub_decision_clause, Proposal.content)
+                    .where(
+                        Proposal.id != row.id,
+                        Proposal.status.in_(("accepted", "refused")),
+                        Proposal.id.in_(_fts_ids(query)),
+                    )
+                    .limit(5)
+                ).all()
+            for status, clause, content in found:
+                similar.append((f"{status} ({clause})" if clause else status, content))
+        self.proposal.show_similar(similar)
+
+    def focus_search(self) -> None:
+        self.tabs.setCurrentWidget(self.triage)
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _search_done(self) -> None:
+        self._search_timer.stop()
+        self._apply_filters()
+        self.queue.setFocus()
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def filters(self) -> QueueFilters:
+        return QueueFilters(
+            question=self.question_filter.currentData() or "",
+            language=self.language_filter.currentData() or "",
+            status=self.status_filter.currentData() or "to_decide",
+            finding=self.finding_filter.currentData() or "",
+            claimed_by_me=self.claimed_filter.isChecked(),
+            search=self.search.text(),
+            newest_first=self.order_filter.isChecked(),
+        )
+
+    def set_filters(self, filters: QueueFilters) -> None:
+        """Show the filters in the widgets and apply them once."""
+        self._applying = True
+        try:
+            for combo, value in (
+                (self.question_filter, filters.question),
+                (self.language_filter, filters.language),
+                (self.status_filter, filters.status),
+                (self.finding_filter, filters.finding),
+            ):
+                position = combo.findData(value)
+                combo.setCurrentIndex(max(position, 0))
+            self.claimed_filter.setChecked(filters.claimed_by_me)
+            self.order_filter.setChecked(filters.newest_first)
+            self.search.setText(filters.search)
+        finally:
+            self._applying = False
+        self._apply_filters()
+
+    def _apply_filters(self) -> None:
+        if getattr(self, "_applying", False) or not hasattr(self, "order_filter"):
+            return
+        self._search_timer.stop()
+        filters = self.filters()
+        if filters == self.model.filters and self.model.rowCount():
+            return
+        self.model.set_filters(filters)
+        self._update_count()
+        self._select_row(0)
+
+    def _update_count(self) -> None:
+        try:
+            total = self.model.total_matching()
+        except UserError as error:
+            self.show_message(error.message)
+            return
+        suffix = " before the pre-check filter" if self.model.filters.finding else ""
+        self.queue_count.setText(f"{total} proposals{suffix}")
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def _decidable_row(self) -> QueueRow | None:
+        row = self.current_row()
+        if row is None:
+            self.show_message("No proposal selected.")
+            return None
+        if row.decided:
+            self.show_message(f"Proposal #{row.id} is already decided ({row.shown_status}).")
+            return None
+        return row
+
+    def accept_current(self) -> None:
+        row = self._decidable_row()
+        if row is not None:
+            self._decide(DecisionRequest(row.id, "accept"))
+
+    def postpone_current(self) -> None:
+        row = self._decidable_row()
+        if row is not None:
+            self._decide(DecisionRequest(row.id, "postpone"))
+
+    def start_refusal(self, clause_id: str | None = None) -> None:
+        row = self._decidable_row()
+        if row is None:
+            return
+        marked = list(self.charter_pane.model.marked())
+        self._set_deciding(False)
+        self.decision_bar.start_refusal(
+            self._clauses(row.language),
+            marked,
+            lambda clause, note: self.services.preview_mail(row, clause, note),
+            preselect=clause_id,
+        )
+
+    def start_correction(self) -> None:
+        row = self._decidable_row()
+        if row is None:
+            return
+        self._set_deciding(False)
+        self.decision_bar.start_correction(row.content)
+
+    def _refusal_confirmed(self, clause_id: str, note: str) -> None:
+        row = self.current_row()
+        if row is not None:
+            self._decide(DecisionRequest(row.id, "refuse", clause_id=clause_id, note=note or None))
+
+    def _correction_confirmed(self, text: str) -> None:
+        row = self.current_row()
+        if row is not None:
+            edited = text if text != row.content else None
+            self._decide(DecisionRequest(row.id, "accept", edited_content=edited))
+
+    def _panel_closed(self) -> None:
+        self._set_deciding(True)
+        self.queue.setFocus()
+
+    def _set_deciding(self, enabled: bool) -> None:
+        """While a panel is open its keys are text and digits: no single-letter shortcuts."""
+        for name in ("next", "previous", "accept", "refuse", "edit", "postpone"):
+            self.actions_[name].setEnabled(enabled)
+        if enabled:
+            self._update_decision_actions(self.current_row())
+
+    def _decide(self, request: DecisionRequest) -> None:
+        decision_id = self.record(request, move_on=True)
+        if decision_id is not None:
+            self.undo_stack.push(DecisionCommand(self, request, decision_id))
+
+    def record(self, request: DecisionRequest, *, move_on: bool) -> str | None:
+        """Record a decision through the core; show the next proposal at once. None on failure."""
+        row = self.model.row_at(self.model.row_of(request.proposal_id))
+        hook = self.services.refusal_hook(row) if row and request.outcome == "refuse" else None
+        try:
+            decision = decide(
+                self.services.database,
+                request.proposal_id,
+                request.outcome,
+                moderator=self.services.moderator,
+                charter=self.services.charter_ref,
+                clause_id=request.clause_id,
+                edited_content=request.edited_content,
+                note=request.note,
+                now=self.services.now,
+                on_recorded=hook,
+            )
+        except UserError as error:
+            self.show_message(error.message)
+            return None
+        self.decision_bar.show_idle()
+        self._set_deciding(True)
+        self.model.refresh_ids([request.proposal_id])
+        if move_on:
+            self._select_row(self.model.row_of(request.proposal_id) + 1)
+        else:
+            self.select_proposal(request.proposal_id)
+        self.queue.setFocus()
+        self.refresh_status()
+        return decision.id
+
+    def take_back(self, decision_id: str, proposal_id: int) -> bool:
+        """Undo an unsent decision and show its proposal again; False if it cannot be undone."""
+        try:
+            undo(self.services.database, decision_id, actor=self.services.moderator)
+        except UserError as error:
+            self.show_message(error.message)
+            return False
+        self.model.refresh_ids([proposal_id])
+        self.select_proposal(proposal_id)
+        self.queue.setFocus()
+        self.refresh_status()
+        return True
+
+    def show_message(self, text: str) -> None:
+        set_label_text(self.message, text)
+        self.message.show()
+        self.statusBar().showMessage(single_line(text), 8000)
+
+    def _clear_message(self) -> None:
+        self.message.hide()
+
+    # -- conflicts -----------------------------------------------------------------------------
+
+    def show_conflicts(self) -> None:
+        self.conflicts.reload()
+        self.tabs.setCurrentWidget(self.conflicts)
+        self.conflicts.table.setFocus()
+
+    def redo_conflict(self, proposal_id: int, _decision_id: str) -> None:
+        self.tabs.setCurrentWidget(self.triage)
+        self.set_filters(QueueFilters(status="conflict"))
+        if not self.select_proposal(proposal_id):
+            self.show_message(f"Proposal #{proposal_id} is not in the local cache any more.")
+
+    def drop_conflict(self, decision_id: str) -> None:
+        try:
+            drop_conflict(self.services.database, decision_id, actor=self.services.moderator)
+        except UserError as error:
+            self.show_message(error.message)
+        self.conflicts.reload()
+        self.refresh_status()
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    def request_sync(self, claim: int = 0) -> None:
+        if self.sync is not None:
+            self.sync.request(claim)
+
+    def ask_take_offline(self) -> None:
+        count, ok = QInputDialog.getInt(
+            self,
+            "Take proposals offline",
+            "How many pending proposals to claim for offline work?",
+            50,
+            1,
+            1000,
+        )
+        if ok:
+            self.request_sync(count)
+
+    def _sync_started(self) -> None:
+        self.actions_["sync"].setEnabled(False)
+        set_label_text(self.progress_label, "Syncing…")
+
+    def _sync_progressed(self, phase: str, done: int) -> None:
+        set_label_text(self.progress_label, f"Syncing: {phase} {done}")
+
+    def _sync_finished(self, outcome: SyncOutcome) -> None:
+        self.actions_["sync"].setEnabled(True)
+        set_label_text(self.progress_label, "")
+        report = outcome.report
+        if outcome.error:
+            self._online = False
+            self._offline_reason = outcome.error
+            self.show_message(outcome.error)
+        elif report is not None and not report.online:
+            self._online = False
+            self._offline_reason = report.offline_reason or "hub unreachable"
+        else:
+            self._online = True
+            self._offline_reason = ""
+        current = self.current_row()
+        self.undo_stack.clear()  # sent decisions can no longer be undone
+        self.model.reload()
+        if current is None or not self.select_proposal(current.id):
+            self._select_row(0)
+        self._update_count()
+        self.conflicts.reload()
+        self.refresh_status()
+        if report is not None and report.claimed:
+            self.statusBar().showMessage(f"Took {report.claimed} proposals offline.", 8000)
+
+    # -- status bar ----------------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        with self.services.database.session() as session:
+            status = read_status(
+                session,
+                hub_url=self.services.hub_url,
+                user=self.services.moderator,
+                now=self.services.now(),
+            )
+        if self._online is None:
+            online = "○ not synced yet" if self.services.hub_url else "○ no hub (offline)"
+        elif self._online:
+            online = "● online"
+        else:
+            online = f"○ offline: {single_line(self._offline_reason, 60)}"
+        set_label_text(self.online_label, online)
+        last = status.last_sync
+        set_label_text(
+            self.last_sync_label,
+            f"last sync {last.astimezone():%H:%M}" if last else "never synced",
+        )
+        set_label_text(self.unsent_label, f"{status.decisions_unsent} unsent")
+        failed = f", {status.mails_failed} failed" if status.mails_failed else ""
+        set_label_text(self.mails_label, f"{status.mails_queued} mails queued{failed}")
+        set_label_text(self.conflicts_label, f"{status.conflicts} conflicts")
+        self.last_status = status
+
+    def show_shortcuts(self) -> None:
+        sheet = ShortcutSheet(self.actions_.sheet_rows(), self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.show()
+        self.shortcut_sheet = sheet
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.load_bytes("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.load_bytes("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for key, splitter in (
+            ("window/mainSplitter", self.splitter),
+            ("window/middleSplitter", self.middle),
+            ("window/charterSplitter", self.charter_pane.splitter),
+        ):
+            saved = self.settings.load_bytes(key)
+            if saved is not None:
+                splitter.restoreState(saved)
+        self.set_filters(self.settings.load_filters())
+
+    def save_state(self) -> None:
+        self.settings.save_bytes("window/geometry", self.saveGeometry())
+        self.settings.save_bytes("window/state", self.saveState())
+        self.settings.save_bytes("window/mainSplitter", self.splitter.saveState())
+        self.settings.save_bytes("window/middleSplitter", self.middle.saveState())
+        self.settings.save_bytes("window/charterSplitter", self.charter_pane.splitter.saveState())
+        self.settings.save_filters(self.filters())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        if self.sync is not None:
+            self._auto_sync.stop()
+            self.sync.shutdown()
+        super().closeEvent(event)
+
+
+def _fts_ids(query: str) -> Any:
+    return (
+        select(sql_text("rowid"))
+        .select_from(sql_text("proposals_fts"))
+        .where(sql_text("proposals_fts MATCH :similar").bindparams(similar=query))
+    )

@@ -1,0 +1,200 @@
+"""The window over a real cache, offline: keyboard triage, undo, refusal mail, filters, state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from moderator_app.core.account import Account, save_account
+from moderator_app.core.database import cache_path, open_database
+from moderator_app.core.models import Decision, MailOutbox
+from moderator_app.demo.memory_keyring import MemoryKeyring
+from moderator_app.gui.app import open_workbench
+from moderator_app.gui.decision_bar import DecisionBar
+from moderator_app.gui.main_window import MainWindow
+from tests.gui.conftest import make_proposal
+
+
+def seed_home(home: Path, count: int, **overrides: object) -> None:
+    save_account(home, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(home))
+    with database.write() as session:
+        for number in range(1, count + 1):
+            session.add(make_proposal(number, **overrides))
+    database.close()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
+    seed_home(tmp_path, 12)
+    opened = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(opened)
+    opened.show()
+    qtbot.waitExposed(opened)
+    yield opened
+    opened.close()
+    opened.services.database.close()
+
+
+def decisions(window: MainWindow) -> list[Decision]:
+    with window.services.database.session() as session:
+        return list(session.scalars(select(Decision).order_by(Decision.decided_at)))
+
+
+def test_j_and_k_move_through_the_queue_oldest_first(qtbot, window: MainWindow) -> None:
+    assert window.current_row().id == 1
+    qtbot.keyClick(window.queue, Qt.Key.Key_J)
+    qtbot.keyClick(window.queue, Qt.Key.Key_J)
+    assert window.current_row().id == 3
+    qtbot.keyClick(window.queue, Qt.Key.Key_K)
+    assert window.current_row().id == 2
+    assert window.proposal.content.toPlainText() == window.current_row().content
+
+
+def test_a_accepts_and_the_next_proposal_shows_at_once(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_A)
+    assert window.current_row().id == 2
+    recorded = decisions(window)
+    assert [(d.proposal_id, d.outcome, d.sync_state) for d in recorded] == [(1, "accept", "unsent")]
+    assert window.unsent_label.text() == "1 unsent"
+
+
+def test_refuse_with_number_keys_queues_the_previewed_mail(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_R)
+    assert window.decision_bar.mode() == DecisionBar.REFUSING
+    panel = window.decision_bar.refusal
+    qtbot.keyClick(panel.clauses, Qt.Key.Key_2)
+    clause = window.services.charter.clause(panel.current_clause().id)
+    assert clause.number == 2
+    preview = panel.preview.toPlainText()
+    assert "To: Auteur1 <auteur1@example.org>" in preview
+    qtbot.keyClick(panel.clauses, Qt.Key.Key_Return)
+    assert window.decision_bar.mode() == DecisionBar.IDLE
+    assert window.current_row().id == 2
+    [decision] = decisions(window)
+    assert (decision.outcome, decision.clause_id) == ("refuse", clause.id)
+    with window.services.database.session() as session:
+        [mail] = session.scalars(select(MailOutbox)).all()
+    assert mail.state == "waiting_hub"
+    assert mail.subject in preview
+    # The preview showed the body that was queued, apart from the reference fixed on confirm.
+    body_start = preview.index("\n\n") + 2
+    shown_body = preview[body_start:]
+    assert shown_body.splitlines()[0] == mail.body_text.splitlines()[0]
+
+
+def test_letters_typed_in_the_refusal_note_are_not_shortcuts(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_R)
+    panel = window.decision_bar.refusal
+    qtbot.keyClick(panel.clauses, Qt.Key.Key_1)
+    panel.note.setFocus()
+    qtbot.keyClicks(panel.note, "Please rephrase")  # contains a, p, e, r, ...
+    assert decisions(window) == []
+    assert window.decision_bar.mode() == DecisionBar.REFUSING
+    qtbot.keyClick(panel.note, Qt.Key.Key_Return)
+    [decision] = decisions(window)
+    assert decision.note == "Please rephrase"
+
+
+def test_ctrl_z_undoes_the_last_unsent_decision(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_A)
+    qtbot.keyClick(window.queue, Qt.Key.Key_P)
+    assert [d.outcome for d in decisions(window)] == ["accept", "postpone"]
+    qtbot.keyClick(window.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [d.outcome for d in decisions(window)] == ["accept"]
+    assert window.current_row().id == 2  # back on the proposal whose decision was undone
+    assert not window.current_row().decided
+    qtbot.keyClick(window.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert decisions(window) == []
+    assert window.current_row().id == 1
+
+
+def test_e_corrects_then_accepts(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_E)
+    editor = window.decision_bar.correction.editor
+    assert editor.hasFocus()
+    qtbot.keyClicks(editor, " vite")
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    [decision] = decisions(window)
+    assert decision.outcome == "accept"
+    assert decision.edited_content.endswith("détenues vite")
+
+
+def test_slash_focuses_search_and_search_filters(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_Slash)
+    assert window.search.hasFocus()
+    qtbot.keyClicks(window.search, "7")
+    qtbot.keyClick(window.search, Qt.Key.Key_Return)
+    assert [window.model.row_at(r).id for r in range(window.model.rowCount())] == [7]
+    assert window.queue.hasFocus()
+    assert window.queue_count.text() == "1 proposals"
+
+
+def test_deciding_twice_shows_a_message_not_a_crash(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_A)
+    qtbot.keyClick(window.queue, Qt.Key.Key_K)
+    assert window.current_row().decided
+    assert not window.actions_["accept"].isEnabled()
+    window.accept_current()
+    assert "already decided" in window.message.text()
+    assert len(decisions(window)) == 1
+
+
+def test_every_action_is_in_a_menu_and_has_a_shortcut(window: MainWindow) -> None:
+    in_menus = {
+        action.objectName()
+        for menu_action in window.menuBar().actions()
+        for action in menu_action.menu().actions()
+    }
+    on_toolbar = {action.objectName() for action in window.toolbar.actions()}
+    for name in ("next", "previous", "accept", "refuse", "edit", "postpone", "undo", "search"):
+        assert f"action_{name}" in in_menus
+        assert not window.actions_[name].shortcut().isEmpty()
+    for name in ("next", "accept", "refuse", "edit", "postpone", "undo"):
+        assert f"action_{name}" in on_toolbar
+
+
+def test_question_mark_shows_the_shortcut_sheet(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_Question)
+    sheet = window.shortcut_sheet
+    keys = [sheet.table.item(row, 0).text() for row in range(sheet.table.rowCount())]
+    assert {"J", "K", "A", "R", "E", "P", "/", "?"} <= set(keys)
+    sheet.close()
+
+
+def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
+    home_a, home_b = tmp_path / "a", tmp_path / "b"
+    seed_home(home_a, 3)
+    seed_home(home_b, 3)
+    first = open_workbench(home_a, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.status_filter.setCurrentIndex(first.status_filter.findData("all"))
+    first.order_filter.setChecked(True)
+    first.splitter.setSizes([500, 400, 300])
+    sizes = first.splitter.sizes()
+    first.close()
+    first.services.database.close()
+
+    again = open_workbench(home_a, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    other = open_workbench(home_b, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(other)
+    try:
+        assert again.filters().status == "all"
+        assert again.filters().newest_first
+        assert again.current_row().id == 3
+        assert again.splitter.sizes() == sizes
+        assert other.filters().status == "to_decide"
+        assert not other.filters().newest_first
+    finally:
+        for opened in (again, other):
+            opened.close()
+            opened.services.database.close()
