@@ -1,0 +1,171 @@
+"""Fifty proposals triaged by keystrokes against a real hub, then synced: the hub has them all."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from moderation_hub import wire
+from moderation_hub.embedded import EmbeddedHub
+from moderator_app.core.account import Account, save_account
+from moderator_app.core.models import Decision, MailOutbox
+from moderator_app.demo.memory_keyring import MemoryKeyring
+from moderator_app.gui.app import open_workbench
+from moderator_app.gui.main_window import MainWindow
+
+COUNT = 50
+SYNC_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[tuple[EmbeddedHub, str]]:
+    with EmbeddedHub(db_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}") as server:
+        token = server.add_user("alice", "moderator")
+        server.add_question("insertion", title="Comment améliorer l'insertion ?", language="fr")
+        server.ingest(
+            question="insertion",
+            proposals=[
+                {
+                    "external_id": f"ext-{number}",
+                    "content": f"Il faut former les détenus au métier numéro {number}",
+                    "author_first_name": f"Auteur{number}",
+                    "author_email": f"author{number}@example.org",
+                    "author_reachable": True,
+                    "language": "fr",
+                    "created_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=number),
+                }
+                for number in range(COUNT)
+            ],
+        )
+        yield server, token
+
+
+def sync(qtbot, window: MainWindow, claim: int = 0):
+    assert window.sync is not None
+    with qtbot.waitSignal(window.sync.finished, timeout=SYNC_TIMEOUT_MS) as blocker:
+        window.request_sync(claim)
+    outcome = blocker.args[0]
+    assert outcome.error is None, outcome.error
+    assert outcome.report.online
+    return outcome.report
+
+
+def feed(server: EmbeddedHub) -> list[wire.FeedDecision]:
+    return server.storage.decision_feed(since=0, limit=1000).items
+
+
+def test_fifty_proposals_triaged_by_keys_reach_the_hub(qtbot, tmp_path: Path, hub) -> None:
+    server, token = hub
+    home = tmp_path / "home"
+    save_account(home, Account(hub_url=server.url, user="alice"))
+    window = open_workbench(home, keyring_backend=MemoryKeyring(), token=token, ask_token=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        report = sync(qtbot, window, claim=COUNT)
+        assert report.claimed == COUNT
+        assert window.model.rowCount() == COUNT
+        assert window.online_label.text() == "● online"
+
+        expected: dict[int, tuple[str, str | None]] = {}
+        refuse_clause = window.services.charter.clauses[1]  # number 2
+        for position in range(COUNT):
+            row = window.current_row()
+            assert row is not None and not row.decided
+            if position % 5 == 0:
+                qtbot.keyClick(window.queue, Qt.Key.Key_R)
+                qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_2)
+                qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Return)
+                expected[row.id] = ("refuse", refuse_clause.id)
+            elif position % 7 == 3:
+                qtbot.keyClick(window.queue, Qt.Key.Key_P)
+                expected[row.id] = ("postpone", None)
+            else:
+                qtbot.keyClick(window.queue, Qt.Key.Key_A)
+                expected[row.id] = ("accept", None)
+            if position == 10:
+                # Changed my mind: undo the accept, postpone instead.
+                qtbot.keyClick(window.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+                assert window.current_row().id == row.id
+                qtbot.keyClick(window.queue, Qt.Key.Key_P)
+                expected[row.id] = ("postpone", None)
+        assert window.last_status.decisions_unsent == COUNT
+        assert feed(server) == []  # nothing reaches the hub before a sync
+
+        report = sync(qtbot, window)
+        assert report.pushed == COUNT
+        assert report.conflicts == 0
+        applied = {item.proposal_id: (item.outcome, item.clause) for item in feed(server)}
+        assert applied == expected
+        assert all(item.moderator == "alice" for item in feed(server))
+        assert window.last_status.decisions_unsent == 0
+        with window.services.database.session() as session:
+            states = set(session.scalars(select(Decision.sync_state)))
+            mails = session.scalars(select(MailOutbox)).all()
+        assert states == {"applied"}
+        # One refusal mail per refusal, now sendable since the hub confirmed the decisions.
+        assert sorted(mail.proposal_id for mail in mails) == sorted(
+            pid for pid, (outcome, _c) in expected.items() if outcome == "refuse"
+        )
+        assert {mail.state for mail in mails} == {"sendable"}
+        # After the sync the sent decisions can no longer be undone.
+        assert not window.undo_stack.canUndo()
+    finally:
+        window.close()
+        window.services.database.close()
+
+
+def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> None:
+    server, token = hub
+    bob = server.add_user("bob", "moderator")
+    home = tmp_path / "home"
+    save_account(home, Account(hub_url=server.url, user="alice"))
+    window = open_workbench(home, keyring_backend=MemoryKeyring(), token=token, ask_token=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        sync(qtbot, window)  # everything pulled, nothing claimed
+        row = window.current_row()
+        qtbot.keyClick(window.queue, Qt.Key.Key_A)
+        # Meanwhile bob decides the same proposal at the hub.
+        import httpx
+
+        decision = wire.DecisionIn(
+            id=uuid.uuid4(),
+            proposal_id=row.id,
+            proposal_version=row.version,
+            outcome="refuse",
+            reason="off-topic",
+            charter_version="1.0.0",
+            decided_at=datetime.now(UTC),
+        )
+        with httpx.Client(timeout=10) as client:
+            answer = client.post(
+                f"{server.api_url}/decisions",
+                headers={"Authorization": f"Bearer {bob}"},
+                json={"decisions": [decision.model_dump(mode="json")]},
+            )
+        assert answer.json()["results"][0]["status"] == "applied"
+
+        report = sync(qtbot, window)
+        assert report.conflicts == 1
+        assert window.conflicts_label.text() == "1 conflicts"
+        window.show_conflicts()
+        table = window.conflicts.model
+        assert table.rowCount() == 1
+        assert table.data(table.index(0, 0)) == f"#{row.id}"
+        assert "another moderator decided it first" in table.data(table.index(0, 2))
+        assert table.data(table.index(0, 3)).startswith("refused, refuse (off-topic) by bob")
+        window.conflicts.drop_button.click()
+        assert table.rowCount() == 0
+        assert window.conflicts_label.text() == "0 conflicts"
+    finally:
+        window.close()
+        window.services.database.close()
