@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
@@ -78,7 +79,8 @@ def test_fifty_proposals_triaged_by_keys_reach_the_hub(qtbot, tmp_path: Path, hu
         refuse_clause = window.services.charter.clauses[1]  # number 2
         for position in range(COUNT):
             row = window.current_row()
-            assert row is not None and not row.decided
+            assert row is not None
+            assert not row.decided
             if position % 5 == 0:
                 qtbot.keyClick(window.queue, Qt.Key.Key_R)
                 qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_2)
@@ -135,8 +137,6 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> 
         row = window.current_row()
         qtbot.keyClick(window.queue, Qt.Key.Key_A)
         # Meanwhile bob decides the same proposal at the hub.
-        import httpx
-
         decision = wire.DecisionIn(
             id=uuid.uuid4(),
             proposal_id=row.id,
