@@ -1,0 +1,117 @@
+"""A hub that answers garbage, errors, drops the connection or hangs: clear outcomes, no crash."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from moderator_app.core.database import Database
+from moderator_app.core.hubclient import HubAnswerInvalid
+from moderator_app.core.models import HubSyncState
+from moderator_app.core.sync import SyncReport, run_sync
+
+
+class BadHub(ThreadingHTTPServer):
+    """A loopback HTTP server misbehaving in one chosen way."""
+
+    daemon_threads = False
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.mode = mode
+        self.hits = 0
+        self.release = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: BadHub
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.server.hits += 1
+        mode = self.server.mode
+        if mode == "html":
+            self._answer(200, b"<html><body>Please log in to the proxy</body></html>", "text/html")
+        elif mode == "wrong-json":
+            self._answer(200, b'{"items": "nope", "next_cursor": -1}', "application/json")
+        elif mode == "huge-garbage":
+            self._answer(200, b"\x00\xff" * 500_000, "application/json")
+        elif mode == "error":
+            self._answer(503, b"upstream down", "text/plain")
+        elif mode == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif mode == "hang":
+            self.server.release.wait(10)
+            self.close_connection = True
+
+    do_POST = do_GET
+
+
+@pytest.fixture
+def bad_hub(request: pytest.FixtureRequest) -> Iterator[BadHub]:
+    server = BadHub(request.param)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+def _sync(cache: Database, url: str, timeout: float = 5.0) -> SyncReport:
+    naps: list[float] = []
+    with httpx.Client(timeout=httpx.Timeout(timeout)) as http:
+        return run_sync(cache, http, hub_url=url, token="t", moderator="alice", sleep=naps.append)
+
+
+@pytest.mark.parametrize("bad_hub", ["html", "wrong-json", "huge-garbage"], indirect=True)
+def test_garbage_answers_are_one_clear_error(cache: Database, bad_hub: BadHub) -> None:
+    with pytest.raises(HubAnswerInvalid) as raised:
+        _sync(cache, bad_hub.url)
+    message = raised.value.message
+    assert bad_hub.url in message
+    assert "unreadable answer" in message
+    assert "\n" not in message
+    assert len(message) < 400
+    with cache.session() as session:
+        state = session.scalars(select(HubSyncState)).one()
+    assert state.last_error == message  # status shows why the last sync failed
+    assert state.cursor == 0
+
+
+@pytest.mark.parametrize(
+    ("bad_hub", "reason"),
+    [("error", "server error 503"), ("drop", "unreachable"), ("hang", "no answer in time")],
+    indirect=["bad_hub"],
+)
+def test_failing_hub_is_retried_then_reported_offline(
+    cache: Database, bad_hub: BadHub, reason: str
+) -> None:
+    report = _sync(cache, bad_hub.url, timeout=0.3)
+    assert report.online is False
+    assert reason in (report.offline_reason or "")
+    assert bad_hub.hits == 4  # the first try and three retries
+    bad_hub.release.set()
