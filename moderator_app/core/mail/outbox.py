@@ -661,3 +661,41 @@ def resend_mail(
     )
     session.flush()
     return _summary(resend)
+
+
+# -- wiring for the CLI and the GUI -------------------------------------------------------------
+
+
+def prechecks_flagged(charter: Charter) -> Callable[[Proposal, Decision], bool]:
+    """Whether the charter's automatic pre-checks point at the clause a refusal cites."""
+    from moderator_app.core.charter.prechecks import run_prechecks
+
+    def flagged(proposal: Proposal, decision: Decision) -> bool:
+        findings = run_prechecks(proposal.content, proposal, charter=charter)
+        return any(finding.clause_id == decision.clause_id for finding in findings)
+
+    return flagged
+
+
+def default_refusal_mail_hook(
+    charter: Charter,
+    *,
+    templates_dir: Path | None = None,
+    message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
+    now: Clock = utc_now,
+) -> DecisionHook:
+    """`refusal_mail_hook` with the shipped templates and the pre-checks as automated means.
+
+    Use: `decide(..., on_recorded=default_refusal_mail_hook(charter))`.
+    """
+    from moderator_app.core.mail.render import default_templates_dir
+    from moderator_app.core.paths import project_root
+
+    renderer = MailRenderer(templates_dir or default_templates_dir(project_root()))
+    return refusal_mail_hook(
+        charter,
+        renderer,
+        now=now,
+        automated_checks=prechecks_flagged(charter),
+        message_id_domain=message_id_domain,
+    )
