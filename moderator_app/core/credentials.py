@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any, Final
 
 from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail, null
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from moderator_app.core.errors import UserError
 
 SERVICE: Final = "moderator-app"
 
-_INSECURE_MODULES: Final = ("keyring.backends.fail", "keyring.backends.null")
 # Exceptions raised by the Secret Service stack below keyring, which it does not always wrap.
 _BACKEND_ERROR_MODULES: Final = ("secretstorage", "jeepney", "dbus")
 
@@ -35,15 +35,12 @@ def backend_name(backend: KeyringBackend) -> str:
 
 def is_secure(backend: KeyringBackend) -> bool:
     """False for fail/null/plaintext backends and for a chainer that holds only such ones."""
-    module = type(backend).__module__
-    name = type(backend).__name__
-    if module in _INSECURE_MODULES or "plaintext" in name.lower():
+    if isinstance(backend, fail.Keyring | null.Keyring):
         return False
-    if module.startswith("keyrings.alt") and "Plaintext" in name:
+    if "plaintext" in type(backend).__name__.lower():  # keyrings.alt's PlaintextKeyring & co
         return False
-    children = getattr(backend, "backends", None)
-    if module == "keyring.backends.chainer" or name == "ChainerBackend":
-        return any(is_secure(child) for child in children or ())
+    if isinstance(backend, chainer.ChainerBackend):
+        return any(is_secure(child) for child in backend.backends)
     return True
 
 
