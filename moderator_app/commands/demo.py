@@ -21,7 +21,12 @@ from typing import Any, TextIO
 
 from moderator_app.core.errors import UserError
 from moderator_app.core.paths import resolve_home
-from moderator_app.demo.environment import DemoEnvironment, demo_home_under, utc_now
+from moderator_app.demo.environment import (
+    FIRST_CLAIM,
+    DemoEnvironment,
+    demo_home_under,
+    utc_now,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -66,18 +71,21 @@ def run_demo(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     print(f"Starting the demo in {home} ...", file=out, flush=True)
     with DemoEnvironment(home) as demo:
-        report = demo.sync()
+        report = demo.sync(claim=FIRST_CLAIM)
         if args.headless_check:
+            caught = demo.rehearse_refusal()
             _print_summary(demo, out)
+            for mail in caught:
+                print(f"mail caught:  {mail.to} | {mail.subject} | {mail.path.name}", file=out)
             print(
-                f"sync: pulled {report.pulled}, online {report.online}, cursor {report.cursor}",
+                f"first sync:   pulled {report.pulled}, claimed {report.claimed}, "
+                f"online {report.online}",
                 file=out,
             )
             return 0
         if args.no_gui:
             _print_summary(demo, out)
-            print("Press Ctrl+C to stop the demo.", file=out, flush=True)
-            _wait_for_interrupt()
+            _serve_until_interrupted(out)
             return 0
         return _open_workbench(demo)
 
@@ -89,7 +97,7 @@ def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:
     for user in demo.users.values():
         print(f"user:         {user.name} ({user.role}) token {user.token}", file=out)
     print(f"smtp catcher: {demo.catcher.host}:{demo.catcher.port} (no TLS, no login)", file=out)
-    print(f"caught mails: {demo.mail_folder}", file=out)
+    print(f"caught mails: {demo.mail_folder} ({summary.caught_mails} so far)", file=out)
     print(f"client home:  {demo.home}", file=out)
     print(f"proposals:    {summary.hub_proposals} on the hub", file=out)
     statuses = ", ".join(f"{status} {count}" for status, count in summary.cached_by_status.items())
@@ -114,14 +122,16 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _wait_for_interrupt() -> None:
+def _serve_until_interrupted(out: TextIO) -> None:
     stop = threading.Event()
     with _terminate_as_interrupt():
         try:
+            # Announced inside the try: an interrupt right after the line is still a clean stop.
+            print("Press Ctrl+C to stop the demo.", file=out, flush=True)
             while not stop.wait(3600):
                 pass
         except KeyboardInterrupt:
-            print("Stopping the demo.", flush=True)
+            print("Stopping the demo.", file=out, flush=True)
 
 
 def _open_workbench(demo: DemoEnvironment) -> int:

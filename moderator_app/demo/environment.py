@@ -29,19 +29,26 @@ from moderator_app.core.credentials import Credentials, hub_token_name
 from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.errors import UserError
 from moderator_app.core.hubclient import HubClient, normalise_hub_url
-from moderator_app.core.models import Proposal
-from moderator_app.core.paths import ensure_private_dir
+from moderator_app.core.mail.config import save_settings, sender_for
+from moderator_app.core.mail.outbox import refusal_mail_hook, send_sendable
+from moderator_app.core.mail.render import MailRenderer, default_templates_dir
+from moderator_app.core.mail.smtp import SmtpSettings
+from moderator_app.core.models import Claim, Proposal
+from moderator_app.core.paths import ensure_private_dir, project_root
 from moderator_app.core.sync import SyncReport, run_sync
-from moderator_app.demo.catcher import MailCatcher, list_caught_mails
+from moderator_app.core.triage import CharterRef, decide
+from moderator_app.demo.catcher import CaughtMail, MailCatcher, list_caught_mails
 from moderator_app.demo.history import COLLEAGUE, apply_history, plan_history
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.demo.seed import (
+    CLAUSE_OF_FLAW,
     DEFAULT_COUNT,
     DEFAULT_SEED,
     QUESTION_LANGUAGE,
     QUESTION_SLUG,
     QUESTION_TITLE,
     REWRITE_URL_TEMPLATE,
+    SeedProposal,
     build_corpus,
     ingest_models,
 )
@@ -49,9 +56,12 @@ from moderator_app.demo.seed import (
 MODERATOR: Final = "demo-moderator"
 # How many proposals the colleague holds claimed when the demo starts.
 COLLEAGUE_CLAIMS: Final = 12
+# How many the demo moderator takes offline at the first sync (their addresses become visible).
+FIRST_CLAIM: Final = 50
 LEAD: Final = "demo-lead"
 SUPPORT: Final = "demo-support"
 MAIL_FROM: Final = "moderation@consultation.example.org"
+MAIL_FROM_NAME: Final = "Modération de la consultation"
 # Marks a directory as a demo home, so the demo never writes into a real account's data.
 MARKER_NAME: Final = "DEMO-HOME"
 
@@ -115,6 +125,7 @@ class DemoEnvironment:
         self.now = now
         self.keyring = MemoryKeyring()
         self.users: dict[str, DemoUser] = {}
+        self.corpus: list[SeedProposal] = []
         self._stack: ExitStack | None = None
         self._hub: EmbeddedHub | None = None
         self._catcher: MailCatcher | None = None
@@ -161,6 +172,7 @@ class DemoEnvironment:
             self._seed_hub(hub)
             self._catcher = stack.enter_context(MailCatcher(self.mail_folder))
             self._log_in(hub)
+            self._configure_mail(self._catcher)
             self._stack = stack.pop_all()
 
     def stop(self) -> None:
@@ -205,7 +217,7 @@ class DemoEnvironment:
             rewrite_url_template=REWRITE_URL_TEMPLATE,
         )
         now = self.now()
-        corpus = build_corpus(now, count=self.count, seed=self.seed)
+        self.corpus = corpus = build_corpus(now, count=self.count, seed=self.seed)
         hub.ingest(question=QUESTION_SLUG, proposals=ingest_models(corpus))
         # A colleague already worked on the consultation, and holds a few proposals right now.
         charter = load_charter(default_charter_dir())
@@ -222,17 +234,85 @@ class DemoEnvironment:
         save_account(self.home, Account(hub_url=hub_url, user=user.name))
         self.credentials.set(hub_token_name(user.name, hub_url), user.token)
 
+    def _configure_mail(self, catcher: MailCatcher) -> None:
+        """What `moderator-app mail configure --security none` does, pointed at the catcher."""
+        settings = SmtpSettings(
+            host=catcher.host,
+            port=catcher.port,
+            security="none",
+            username=None,
+            from_address=MAIL_FROM,
+            from_name=MAIL_FROM_NAME,
+        )
+        save_settings(self.home, settings)
+
     @property
     def credentials(self) -> Credentials:
         return Credentials(self.keyring)
 
-    def sync(self) -> SyncReport:
-        """One sync of the demo moderator's cache with the hub (pull and push)."""
+    def sync(self, *, claim: int = 0) -> SyncReport:
+        """One sync of the demo moderator's cache with the hub (push, pull, `claim` more)."""
         user = self.moderator
         with open_database(cache_path(self.home)) as database, self._http() as http:
             return run_sync(
-                database, http, hub_url=self.hub_url, token=user.token, moderator=user.name
+                database,
+                http,
+                hub_url=self.hub_url,
+                token=user.token,
+                moderator=user.name,
+                claim=claim,
+                claim_question=QUESTION_SLUG if claim else None,
             )
+
+    def rehearse_refusal(self) -> list[CaughtMail]:
+        """Refuse a flawed proposal the moderator holds, sync, send: the whole refusal loop.
+
+        Uses the same functions as the workbench (decide with the outbox hook, sync, send) and
+        returns the mails the catcher then holds.
+        """
+        charter = load_charter(default_charter_dir())
+        renderer = MailRenderer(default_templates_dir(project_root()))
+        flaws = {
+            item.proposal.external_id: item.flaw
+            for item in self.corpus
+            if item.flaw is not None and item.proposal.author_reachable
+        }
+        with open_database(cache_path(self.home)) as database:
+            with database.session() as session:
+                # Only a proposal the moderator holds shows its author's address (personal data).
+                mine = session.execute(
+                    select(Proposal.id, Proposal.external_id)
+                    .join(Claim, Claim.proposal_id == Proposal.id)
+                    .where(
+                        Claim.moderator == self.moderator.name,
+                        Proposal.status == "pending",
+                        Proposal.author_email.is_not(None),
+                        Proposal.external_id.in_(flaws),
+                    )
+                    .order_by(Proposal.created_at)
+                    .limit(1)
+                ).first()
+            if mine is None:
+                raise UserError("the demo moderator holds no flawed proposal to refuse")
+            flaw = flaws[mine.external_id]
+            assert flaw is not None
+            decide(
+                database,
+                mine.id,
+                "refuse",
+                moderator=self.moderator.name,
+                charter=CharterRef.of(charter.version, [c.id for c in charter.clauses]),
+                clause_id=CLAUSE_OF_FLAW[flaw],
+                on_recorded=refusal_mail_hook(charter, renderer),
+            )
+        report = self.sync()
+        if not report.online:
+            raise UserError(f"the demo hub did not answer: {report.offline_reason}")
+        with open_database(cache_path(self.home)) as database:
+            sent = send_sendable(database, sender_for(self.home, self.credentials))
+        if sent.error:
+            raise UserError(f"the refusal mail was not sent: {sent.error}")
+        return list_caught_mails(self.mail_folder)
 
     def _http(self) -> httpx.Client:
         return httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from moderator_app.cli import main
 from moderator_app.demo.seed import DEFAULT_COUNT
 
 
@@ -43,39 +44,35 @@ def test_headless_check_sets_everything_up_syncs_and_tears_down(tmp_path: Path) 
     with closing(sqlite3.connect(home / "cache.sqlite3")) as cache:
         assert cache.execute("SELECT count(*) FROM proposals").fetchone() == (DEFAULT_COUNT,)
     assert (home / "hub" / "hub.sqlite3").is_file()
-    assert (home / "caught-mail").is_dir()
+    # The refusal loop ran for real: decided, synced, sent over SMTP, caught as an .eml file.
+    (caught,) = (home / "caught-mail").glob("*.eml")
+    assert re.search(r"^mail caught: .*@example\.org> \| Votre proposition", result.stdout, re.M)
+    assert caught.name in result.stdout
+    with closing(sqlite3.connect(home / "cache.sqlite3")) as cache:
+        assert cache.execute("SELECT state FROM mail_outbox").fetchall() == [("sent",)]
 
 
-def test_default_home_is_a_fresh_directory_under_the_data_dir(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "moderator_app", "demo", "--headless-check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_environ(tmp_path),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+def test_default_home_is_a_fresh_directory_under_the_data_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In-process this time: the whole demo also leaks no socket, thread or database handle.
+    assert main(["demo", "--headless-check"], environ=_environ(tmp_path)) == 0
     (created,) = (tmp_path / "data" / "demo").iterdir()
     assert (created / "cache.sqlite3").is_file()
-    assert f"client home:  {created}" in result.stdout
+    assert f"client home:  {created}" in capsys.readouterr().out
 
 
-def test_a_non_empty_home_is_refused_with_one_line(tmp_path: Path) -> None:
+def test_a_non_empty_home_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = tmp_path / "taken"
     home.mkdir()
     (home / "cache.sqlite3").write_text("someone's data")
-    result = subprocess.run(
-        [sys.executable, "-m", "moderator_app", "demo", "--headless-check", "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_environ(tmp_path),
-        check=False,
-    )
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1
-    assert "not empty" in result.stderr
+    code = main(["demo", "--headless-check", "--home", str(home)], environ=_environ(tmp_path))
+    assert code == 1
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1
+    assert "not empty" in stderr
     assert (home / "cache.sqlite3").read_text() == "someone's data"
 
 
@@ -108,15 +105,13 @@ def test_no_gui_serves_until_interrupted_then_stops_cleanly(tmp_path: Path) -> N
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("mode", ["--no-gui", "--headless-check"])
-def test_modes_are_listed_in_help(mode: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "moderator_app", "demo", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_environ(tmp_path),
-        check=False,
-    )
-    assert result.returncode == 0
-    assert mode in result.stdout
+def test_modes_are_listed_in_help_and_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as help_exit:
+        main(["demo", "--help"])
+    assert help_exit.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--no-gui" in help_text
+    assert "--headless-check" in help_text
+    with pytest.raises(SystemExit) as usage_exit:
+        main(["demo", "--no-gui", "--headless-check"])
+    assert usage_exit.value.code == 2

@@ -19,9 +19,10 @@ from moderator_app.core.credentials import hub_token_name
 from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.errors import UserError
 from moderator_app.core.models import Claim, Proposal
-from moderator_app.demo.catcher import list_caught_mails
+from moderator_app.demo.catcher import list_caught_mails, read_caught_mail
 from moderator_app.demo.environment import (
     COLLEAGUE_CLAIMS,
+    FIRST_CLAIM,
     LEAD,
     MODERATOR,
     SUPPORT,
@@ -158,3 +159,27 @@ def test_a_colleague_already_decided_part_of_the_consultation(demo: DemoEnvironm
     assert all(NOW - p.created_at >= UNTOUCHED_AGE for p in decided)
     assert len(claims) == COLLEAGUE_CLAIMS
     assert {c.moderator for c in claims} == {COLLEAGUE}
+
+
+def test_the_refusal_loop_ends_in_the_catcher(tmp_path: Path) -> None:
+    with DemoEnvironment(tmp_path / "home", count=300, now=lambda: NOW) as demo:
+        report = demo.sync(claim=FIRST_CLAIM)
+        assert report.claimed == FIRST_CLAIM
+        caught = demo.rehearse_refusal()
+        assert len(caught) == 1
+        message = read_caught_mail(caught[0].path)
+        with (
+            open_database(cache_path(demo.home)) as database,
+            database.session() as session,
+        ):
+            (refused,) = session.scalars(
+                select(Proposal).where(Proposal.hub_decision_moderator == MODERATOR)
+            ).all()
+    assert refused.status == "refused"
+    assert refused.author_email is not None
+    assert refused.author_email in message.mail.to
+    assert refused.author_first_name in message.text
+    clause = refused.hub_decision_clause
+    assert clause is not None
+    assert "charte" in message.mail.subject
+    assert dict(message.headers)["X-Catcher-Envelope-To"] == refused.author_email
