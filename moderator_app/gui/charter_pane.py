@@ -197,8 +197,8 @@ class CharterPane(QWidget):
         self.splitter.setObjectName("charterSplitter")
         self.splitter.addWidget(self.list)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)

@@ -82,17 +82,13 @@ class RefusalPanel(QWidget):
 
         hint = QLabel("Type the clause number, then Enter. Tab reaches the note.")
         hint.setTextFormat(Qt.TextFormat.PlainText)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(hint)
-        left_layout.addWidget(self.clauses)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("refusalSplitter")
-        splitter.addWidget(left)
+        splitter.addWidget(self.clauses)
         splitter.addWidget(self.preview)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setChildrenCollapsible(False)
         self.splitter = splitter
 
         buttons = QHBoxLayout()
@@ -101,6 +97,7 @@ class RefusalPanel(QWidget):
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(hint)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.setTabOrder(self.clauses, self.note)
@@ -242,6 +239,7 @@ class DecisionBar(QWidget):
     """Buttons for every decision, and the refusal / correction panels under them."""
 
     IDLE, REFUSING, CORRECTING = range(3)
+    modeChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -255,6 +253,7 @@ class DecisionBar(QWidget):
         self.idle = QLabel("A accept · R refuse (then the clause number) · E correct · P postpone")
         self.idle.setTextFormat(Qt.TextFormat.PlainText)
         self.idle.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.idle.setWordWrap(True)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.idle)
         self.stack.addWidget(self.refusal)
@@ -287,6 +286,7 @@ class DecisionBar(QWidget):
     def show_idle(self) -> None:
         self.stack.setCurrentIndex(self.IDLE)
         self.stack.setMaximumHeight(self.idle.sizeHint().height() + 8)
+        self.modeChanged.emit(self.IDLE)
 
     def start_refusal(
         self,
@@ -297,9 +297,11 @@ class DecisionBar(QWidget):
     ) -> None:
         self.stack.setMaximumHeight(16_777_215)
         self.stack.setCurrentIndex(self.REFUSING)
+        self.modeChanged.emit(self.REFUSING)
         self.refusal.start(clauses, marked, preview, preselect)
 
     def start_correction(self, text: str) -> None:
         self.stack.setMaximumHeight(16_777_215)
         self.stack.setCurrentIndex(self.CORRECTING)
+        self.modeChanged.emit(self.CORRECTING)
         self.correction.start(text)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self._clauses_by_language: dict[str, list] = {}
+        self._idle_middle_sizes: list[int] | None = None
         self._build_triage()
         self.conflicts = ConflictsView(services.database.session)
         self.conflicts.redoRequested.connect(self.redo_conflict)
@@ -205,9 +206,10 @@ class MainWindow(QMainWindow):
             "Language filter",
             (("", "All languages"), *((lang, lang) for lang in self._languages())),
         )
-        self.claimed_filter = QCheckBox("Claimed by me")
+        self.claimed_filter = QCheckBox("Mine")
         self.claimed_filter.setObjectName("claimedFilter")
         self.claimed_filter.setAccessibleName("Only proposals claimed by me")
+        self.claimed_filter.setToolTip("Only the proposals I have claimed (taken offline)")
         self.claimed_filter.toggled.connect(lambda _on: self._apply_filters())
         self.order_filter = QCheckBox("Newest first")
         self.order_filter.setObjectName("orderFilter")
@@ -219,6 +221,8 @@ class MainWindow(QMainWindow):
 
         filters_top = QHBoxLayout()
         filters_top.addWidget(self.search, 1)
+        filters_top.addWidget(self.claimed_filter)
+        filters_top.addWidget(self.order_filter)
         filters_top.addWidget(self.queue_count)
         filters_bottom = QHBoxLayout()
         for widget in (
@@ -226,11 +230,8 @@ class MainWindow(QMainWindow):
             self.finding_filter,
             self.question_filter,
             self.language_filter,
-            self.claimed_filter,
-            self.order_filter,
         ):
-            filters_bottom.addWidget(widget)
-        filters_bottom.addStretch(1)
+            filters_bottom.addWidget(widget, 1)
 
         self.queue = QTableView()
         self.queue.setObjectName("queueTable")
@@ -249,9 +250,9 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QueueModel.CONTENT, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
         for column, width in (
-            (QueueModel.AGE, 64),
-            (QueueModel.STATUS, 110),
-            (QueueModel.AUTHOR, 90),
+            (QueueModel.AGE, 56),
+            (QueueModel.STATUS, 84),
+            (QueueModel.AUTHOR, 80),
             (QueueModel.QUESTION, 90),
             (QueueModel.LANGUAGE, 44),
             (QueueModel.CHECKS, 56),
@@ -270,6 +271,7 @@ class MainWindow(QMainWindow):
 
         self.proposal = ProposalPane()
         self.decision_bar = DecisionBar()
+        self.decision_bar.modeChanged.connect(self._bar_mode_changed)
         self.decision_bar.refusal.confirmed.connect(self._refusal_confirmed)
         self.decision_bar.correction.confirmed.connect(self._correction_confirmed)
         self.decision_bar.refusal.cancelled.connect(self._panel_closed)
@@ -314,6 +316,9 @@ class MainWindow(QMainWindow):
         combo.setObjectName(name)
         combo.setAccessibleName(accessible)
         combo.setToolTip(accessible)
+        # Long question titles must not widen the window: the combo shrinks, the popup does not.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(6)
         for key, label in choices:
             combo.addItem(label, key)
         combo.currentIndexChanged.connect(lambda _index: self._apply_filters())
@@ -607,6 +612,17 @@ class MainWindow(QMainWindow):
             edited = text if text != row.content else None
             self._decide(DecisionRequest(row.id, "accept", edited_content=edited))
 
+    def _bar_mode_changed(self, mode: int) -> None:
+        deciding = mode != DecisionBar.IDLE
+        self.proposal.set_compact(deciding)
+        total = sum(self.middle.sizes())
+        if deciding and total:
+            self._idle_middle_sizes = self.middle.sizes()
+            self.middle.setSizes([int(total * 0.35), total - int(total * 0.35)])
+        elif not deciding and self._idle_middle_sizes:
+            self.middle.setSizes(self._idle_middle_sizes)
+            self._idle_middle_sizes = None
+
     def _panel_closed(self) -> None:
         self._set_deciding(True)
         self.queue.setFocus()
@@ -757,7 +773,7 @@ class MainWindow(QMainWindow):
                 now=self.services.now(),
             )
         if self._online is None:
-            online = "○ not synced yet" if self.services.hub_url else "○ no hub (offline)"
+            online = "○ not synced this session" if self.sync else "○ offline (no hub token)"
         elif self._online:
             online = "● online"
         else:
@@ -788,6 +804,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+            self._default_sizes_pending = True
         state = self.settings.load_bytes("window/state")
         if state is not None:
             self.restoreState(state)
@@ -809,6 +826,13 @@ class MainWindow(QMainWindow):
         self.settings.save_bytes("window/charterSplitter", self.charter_pane.splitter.saveState())
         self.settings.save_filters(self.filters())
         self.settings.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_default_sizes_pending", False):
+            self._default_sizes_pending = False
+            width = max(self.splitter.width(), 900)
+            self.splitter.setSizes([int(width * 0.40), int(width * 0.35), int(width * 0.25)])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

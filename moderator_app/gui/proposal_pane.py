@@ -55,6 +55,7 @@ class ProposalPane(QWidget):
         super().__init__(parent)
         self.setObjectName("proposalPane")
         self.row: QueueRow | None = None
+        self._compact = False
 
         self.author = plain_label()
         self.author.setAccessibleName("Author's first name")
@@ -66,6 +67,8 @@ class ProposalPane(QWidget):
         self.state = plain_label()
         self.state.setAccessibleName("Decision state")
 
+        for label in (self.author, self.question, self.submitted, self.state):
+            label.setWordWrap(True)  # long untrusted names must not widen the window
         facts = QFormLayout()
         facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         facts.addRow("Author:", self.author)
@@ -92,6 +95,8 @@ class ProposalPane(QWidget):
         self.findings.setObjectName("proposalFindings")
         self.findings.setAccessibleName("Pre-check findings")
         self.findings.setMaximumHeight(90)
+        self.findings.setWordWrap(True)
+        self.findings.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.similar_heading = QLabel("Similar proposals already decided")
         self.similar_heading.setTextFormat(Qt.TextFormat.PlainText)
@@ -99,6 +104,8 @@ class ProposalPane(QWidget):
         self.similar.setObjectName("similarProposals")
         self.similar.setAccessibleName("Similar proposals already decided")
         self.similar.setMaximumHeight(110)
+        self.similar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.similar.setTextElideMode(Qt.TextElideMode.ElideRight)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -146,8 +153,7 @@ class ProposalPane(QWidget):
             clause_id = str(getattr(finding, "clause_id", ""))
             item = QListWidgetItem(single_line(finding_sentence(finding, labels.get(clause_id))))
             self.findings.addItem(item)
-        self.findings_heading.setVisible(bool(findings))
-        self.findings.setVisible(bool(findings))
+        self.set_compact(self._compact)
 
     def _highlight(
         self, shown: str, offsets: Sequence[int] | None, findings: Sequence[Any]
@@ -174,6 +180,15 @@ class ProposalPane(QWidget):
             selection.format = char_format
             selections.append(selection)
         self.content.setExtraSelections(selections)
+
+    def set_compact(self, compact: bool) -> None:
+        """While deciding, the lists give their room to the refusal or correction panel."""
+        self._compact = compact
+        has_findings = self.findings.count() > 0
+        self.findings_heading.setVisible(has_findings and not compact)
+        self.findings.setVisible(has_findings and not compact)
+        self.similar_heading.setVisible(not compact)
+        self.similar.setVisible(not compact)
 
     def highlighted_texts(self) -> list[str]:
         """The highlighted passages, as shown (for tests and accessibility checks)."""

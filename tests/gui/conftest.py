@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,18 @@ def fill_cache(database: Database, count: int, claimed_by: str | None = None) ->
                         proposal_id=number, moderator=claimed_by, expires_at=T0 + timedelta(days=9)
                     )
                 )
+
+
+@pytest.fixture(scope="session")
+def qapp_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Headless runs get a 1920x1080 screen (the default offscreen one is 800x800, smaller than
+    the window), so geometry is restored as on a desktop."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return ["moderator-app-tests"]
+    config = tmp_path_factory.mktemp("qpa") / "screens.json"
+    screen = {"name": "test", "x": 0, "y": 0, "width": 1920, "height": 1080}
+    config.write_text(json.dumps({"screens": [{**screen, "logicalDpi": 96, "dpr": 1}]}))
+    return ["moderator-app-tests", "-platform", f"offscreen:configfile={config}"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

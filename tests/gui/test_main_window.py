@@ -174,10 +174,12 @@ def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(first)
     first.show()
     qtbot.waitExposed(first)
+    first.resize(1200, 760)
     first.status_filter.setCurrentIndex(first.status_filter.findData("all"))
     first.order_filter.setChecked(True)
     first.splitter.setSizes([500, 400, 300])
     sizes = first.splitter.sizes()
+    first_width = first.width()
     first.close()
     first.services.database.close()
 
@@ -191,7 +193,7 @@ def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
         assert again.filters().status == "all"
         assert again.filters().newest_first
         assert again.current_row().id == 3
-        assert again.splitter.sizes() == sizes
+        assert (again.width(), again.splitter.sizes()) == (first_width, sizes)
         assert other.filters().status == "to_decide"
         assert not other.filters().newest_first
     finally:
