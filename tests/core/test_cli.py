@@ -1,0 +1,256 @@
+"""The headless CLI as scripts use it: exit codes, one-line errors, JSON, no leaked token."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keyring.backends import null
+
+from moderator_app.cli import main
+from moderator_app.core.credentials import SERVICE, hub_token_name
+from tests.core.conftest import Hub, MemoryKeyring
+
+
+class Cli:
+    """Runs `moderator-app` in-process with its own environment and keyring."""
+
+    def __init__(
+        self, home: Path, keyring: object, capsys: pytest.CaptureFixture[str], monkeypatch: object
+    ) -> None:
+        self.environ = {"MODERATOR_APP_HOME": str(home), "PATH": "/usr/bin:/bin"}
+        self.keyring = keyring
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+        self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))  # type: ignore[attr-defined]
+        code = main(list(argv), environ=self.environ, keyring_backend=self.keyring)  # type: ignore[arg-type]
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture
+def cli(
+    home: Path,
+    keyring_backend: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Cli:
+    return Cli(home, keyring_backend, capsys, monkeypatch)
+
+
+def _login(cli: Cli, hub: Hub, user: str = "alice") -> tuple[int, str, str]:
+    return cli(
+        "login", "--server", hub.url + "/", "--user", user, "--token-stdin", stdin=hub.tokens[user]
+    )
+
+
+def test_moderator_day_from_login_to_logout(
+    cli: Cli, hub: Hub, home: Path, keyring_backend: MemoryKeyring
+) -> None:
+    ids = hub.seed(8)
+    code, out, err = _login(cli, hub)
+    assert (code, err) == (0, "")
+    assert f"logged in to {hub.url} as alice" in out
+    assert keyring_backend.secrets == {
+        (SERVICE, hub_token_name("alice", hub.url)): hub.tokens["alice"]
+    }
+
+    code, out, err = cli("sync", "--claim", "3")
+    assert (code, err) == (0, "")
+    assert "fetched 8 changes" in out
+    assert "claimed 3" in out
+
+    code, out, _ = cli("status", "--json")
+    status = json.loads(out)
+    assert {
+        key: status[key]
+        for key in ("pending", "claimed_by_me", "decisions_unsent", "conflicts", "mails_queued")
+    } == {
+        "pending": 8,
+        "claimed_by_me": 3,
+        "decisions_unsent": 0,
+        "conflicts": 0,
+        "mails_queued": 0,
+    }
+    assert status["mails_failed"] == 0
+    assert status["last_sync"] is not None
+
+    code, out, _ = cli("proposals", "--json", "--limit", "2")
+    items = json.loads(out)
+    assert [item["id"] for item in items] == ids[:2]  # oldest first
+    first = items[0]
+    assert first["content"] == "Il faut former les détenus au métier numéro 0"
+    assert (first["status"], first["question"], first["author_first_name"]) == (
+        "pending",
+        "insertion",
+        "Auteur0",
+    )
+    assert first["claimed_by"] == "alice"
+    assert first["decision"] is None
+
+    code, out, err = cli("decide", str(ids[0]), "refuse", "--reason", "off-topic", "--json")
+    assert (code, err) == (0, "")
+    decision = json.loads(out)
+    assert (decision["outcome"], decision["clause_id"], decision["sync_state"]) == (
+        "refuse",
+        "off-topic",
+        "unsent",
+    )
+    code, out, err = cli("decide", str(ids[1]), "accept", "--content", "Il faut former au métier")
+    assert code == 0
+
+    code, out, _ = cli("proposals", "--json", "--search", "métier numéro 0")
+    found = json.loads(out)
+    assert [item["id"] for item in found] == [ids[0]]
+    assert found[0]["decision"]["sync_state"] == "unsent"
+
+    code, out, err = cli("sync", "--release")
+    assert (code, err) == (0, "")
+    assert "2 applied" in out
+    assert "released 1" in out
+    assert hub.proposal(ids[0]).status == "refused"
+    assert hub.proposal(ids[1]).content == "Il faut former au métier"
+    code, out, _ = cli("proposals", "--json", "--status", "refused")
+    assert [(i["id"], i["decision"]["sync_state"]) for i in json.loads(out)] == [
+        (ids[0], "applied")
+    ]
+
+    # The token is in the keyring and nowhere else.
+    token = hub.tokens["alice"].encode()
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert token not in path.read_bytes(), path
+
+    code, out, _ = cli("logout")
+    assert code == 0
+    assert keyring_backend.secrets == {}
+    assert not (home / "account.json").exists()
+    code, _, err = cli("sync")
+    assert code == 1
+    assert "not logged in" in err
+
+
+def test_wrong_token_is_one_line_and_nothing_is_saved(
+    cli: Cli, hub: Hub, home: Path, keyring_backend: MemoryKeyring
+) -> None:
+    code, out, err = cli(
+        "login", "--server", hub.url, "--user", "alice", "--token-stdin", stdin="not-a-token\n"
+    )
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "rejected the token" in err
+    assert keyring_backend.secrets == {}
+    assert not (home / "account.json").exists()
+
+
+def test_token_of_another_user_is_refused(cli: Cli, hub: Hub) -> None:
+    code, _, err = cli(
+        "login", "--server", hub.url, "--user", "alice", "--token-stdin", stdin=hub.tokens["bob"]
+    )
+    assert code == 1
+    assert "belongs to hub user 'bob'" in err
+
+
+def test_without_secure_storage_the_token_is_asked_each_time(
+    home: Path,
+    hub: Hub,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli = Cli(home, null.Keyring(), capsys, monkeypatch)
+    hub.seed(2)
+    code, _, err = _login(cli, hub)
+    assert code == 0
+    assert "no secure password storage" in err
+    code, _, err = cli("sync")
+    assert code == 1
+    assert "--token-stdin" in err
+    code, out, err = cli("sync", "--token-stdin", stdin=hub.tokens["alice"])
+    assert (code, err) == (0, "")
+    assert "fetched 2 changes" in out
+
+
+def test_decide_works_offline_and_sync_says_offline(cli: Cli, hub: Hub) -> None:
+    ids = hub.seed(3)
+    _login(cli, hub)
+    assert cli("sync")[0] == 0
+    hub.server.stop()
+    code, out, err = cli("decide", str(ids[2]), "postpone", "--note", "à revoir")
+    assert (code, err) == (0, "")
+    assert "sent at the next sync" in out
+    code, out, err = cli("sync")
+    assert code == 1
+    assert err.startswith("moderator-app: offline: hub ")
+    assert err.count("\n") == 1
+    status = json.loads(cli("status", "--json")[1])
+    assert status["decisions_unsent"] == 1
+    assert "unreachable" in status["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("decide", "1", "refuse"), "needs the charter clause"),
+        (("decide", "1", "refuse", "--reason", "nope"), "unknown charter clause 'nope'"),
+        (("decide", "999", "accept"), "not in the local cache"),
+        (("undo", "no-such-decision"), "no local decision"),
+        (("sync", "--claim", "-1"), "--claim"),
+    ],
+)
+def test_failures_are_one_line_with_exit_code_1(
+    cli: Cli, hub: Hub, argv: tuple[str, ...], message: str
+) -> None:
+    hub.seed(1)
+    _login(cli, hub)
+    cli("sync")
+    code, out, err = cli(*argv)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_garbage_hub_fails_in_one_line(cli: Cli, home: Path) -> None:
+    from moderator_app.core.account import Account, save_account
+
+    save_account(home, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    code, _, err = cli("sync", "--token-stdin", stdin="token")
+    assert code == 1
+    assert err.count("\n") == 1
+
+
+def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "moderator_app", "--home", str(home), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_exit_codes_from_a_real_process(home: Path) -> None:
+    fresh = _run("status", "--json", home=home)
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.loads(fresh.stdout)["hub"] is None
+    usage = _run("proposals", "--limit", "0", home=home)
+    assert usage.returncode == 2
+    assert "--limit" in usage.stderr
+
+
+def test_usage_errors_exit_2(cli: Cli) -> None:
+    for argv in (
+        ("decide", "abc", "accept"),
+        ("decide", "1", "ban"),
+        ("proposals", "--limit", "x"),
+    ):
+        with pytest.raises(SystemExit) as raised:
+            cli(*argv)
+        assert raised.value.code == 2
