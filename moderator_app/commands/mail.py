@@ -33,8 +33,10 @@ from moderator_app.core.mail.config import (
 )
 from moderator_app.core.mail.outbox import (
     DEFAULT_MESSAGE_ID_DOMAIN,
+    DecisionHook,
     MailSummary,
     SendReport,
+    default_refusal_mail_hook,
     find_mails,
     mail_detail,
     resend_mail,
@@ -189,6 +191,16 @@ def send_after_sync(args: argparse.Namespace) -> None:
         print(f"moderator-app: {_report_line(report)}", file=sys.stderr)
     elif report.sent or report.retry_later or report.failed:
         print(_report_line(report))
+
+
+def refusal_mail_hook_for(args: argparse.Namespace) -> DecisionHook:
+    """The `on_recorded` hook `moderator-app decide` passes to `decide()`: a refusal queues its
+    mail in the same transaction (Message-IDs in the configured sender's domain)."""
+    from moderator_app.core.charter import default_charter_dir, load_charter
+
+    settings = load_settings(_context.home(args))
+    domain = settings.message_id_domain if settings else DEFAULT_MESSAGE_ID_DOMAIN
+    return default_refusal_mail_hook(load_charter(default_charter_dir()), message_id_domain=domain)
 
 
 def _when(value: dt.datetime | None) -> str:

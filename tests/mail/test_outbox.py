@@ -24,7 +24,7 @@ from moderator_app.core.mail.outbox import (
     send_sendable,
 )
 from moderator_app.core.mail.render import MailRenderer, MailTemplateError
-from moderator_app.core.models import AuditEntry, Decision, MailAttempt, MailOutbox
+from moderator_app.core.models import AuditEntry, Decision, MailAttempt, MailOutbox, Proposal
 
 from .support import (
     NOW,
@@ -421,3 +421,22 @@ def test_resend_needs_a_reason_and_a_mail_that_may_go(
         )
     assert fixed.state == "sendable"
     assert fixed.to_address == "c@x.org"
+
+
+def test_an_address_the_hub_reveals_after_the_decision_is_used(
+    database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
+) -> None:
+    # Refused without a claim: the hub had not shown the address to this moderator yet.
+    add_proposal(database, 5, email=None)
+    refuse(database, charter, renderer, 5)
+    [mail] = _mails(database)
+    assert mail.state == "waiting_hub"
+    assert mail.to_address is None
+    with database.write() as session:  # the next pull shows it (the moderator decided it)
+        proposal = session.get(Proposal, 5)
+        assert proposal is not None
+        proposal.author_email = "late@example.org"
+    confirm_by_hub(database)
+    server = smtp_server()
+    assert send_sendable(database, server.sender(), Clock()).sent == 1
+    assert server.handler.received[0].rcpt_tos == ["late@example.org"]

@@ -137,16 +137,7 @@ def queue_refusal_mail(
         "personal_note": decision.note or "",
     }
     rendered = renderer.render(clause.mail_template, language, context)
-    state, reason, address = "waiting_hub", None, proposal.author_email
-    if not address or not address.strip():
-        state, reason, address = "not_sent", NO_ADDRESS, None
-    elif not proposal.author_reachable:
-        state, reason = "not_sent", NOT_REACHABLE
-    else:
-        try:
-            address = checked_address(address)
-        except InvalidAddress as error:
-            state, reason = "not_sent", f"the author's e-mail address is unusable: {error}"
+    state, reason, address = _recipient(proposal)
     mail = MailOutbox(
         id=str(uuid.uuid4()),
         decision_id=decision.id,
@@ -170,6 +161,24 @@ def queue_refusal_mail(
     session.add(mail)
     session.flush()
     return mail
+
+
+def _recipient(proposal: Proposal) -> tuple[str, str | None, str | None]:
+    """(state, reason, address) for a new mail to the proposal's author.
+
+    The hub shows a moderator the author's address only for proposals it claimed or decided; a
+    refusal without a claim therefore has no address yet: it waits for the hub like any other and
+    takes the address at send time (see `_resolve_address`).
+    """
+    if not proposal.author_reachable:
+        return "not_sent", NOT_REACHABLE, proposal.author_email
+    address = (proposal.author_email or "").strip()
+    if not address:
+        return "waiting_hub", None, None
+    try:
+        return "waiting_hub", None, checked_address(address)
+    except InvalidAddress as error:
+        return "not_sent", f"the author's e-mail address is unusable: {error}", address
 
 
 DecisionHook = Callable[[Session, Decision], None]
@@ -332,6 +341,25 @@ def send_sendable(
     return report
 
 
+def _resolve_address(database: Database, mail_id: str, now: datetime) -> None:
+    """A confirmed mail queued without an address takes the author's address as the hub now
+    shows it; without one (or unverified) it is recorded as not sent."""
+    with database.write() as session:
+        mail = session.get(MailOutbox, mail_id)
+        if mail is None or mail.state != "sendable" or mail.to_address:
+            return
+        proposal = session.get(Proposal, mail.proposal_id)
+        state, reason, address = (
+            _recipient(proposal) if proposal else ("not_sent", NO_ADDRESS, None)
+        )
+        if state == "waiting_hub" and address is None:
+            state, reason = "not_sent", NO_ADDRESS
+        mail.to_address = address
+        if state == "not_sent":
+            mail.state = "not_sent"
+            mail.last_error = reason
+
+
 def _send_one(
     database: Database,
     connection: SmtpConnection,
@@ -340,6 +368,7 @@ def _send_one(
     clock: Clock,
     report: SendReport,
 ) -> None:
+    _resolve_address(database, mail_id, clock())
     with database.session() as session:
         mail = session.get(MailOutbox, mail_id)
         if mail is None or mail.state != "sendable":
