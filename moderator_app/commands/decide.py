@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from moderator_app.commands import _context
+from moderator_app.commands import mail as mail_commands
 from moderator_app.core.triage import OUTCOMES, decide, undo
 
 
@@ -40,6 +41,7 @@ def run_decide(args: argparse.Namespace) -> int:
             clause_id=args.reason,
             edited_content=args.content,
             note=args.note,
+            on_recorded=mail_commands.refusal_mail_hook_for(args),
         )
     if args.json:
         print(
