@@ -9,6 +9,7 @@ from typing import Any, TextIO
 import httpx
 
 from moderator_app.commands import _context
+from moderator_app.commands import mail as mail_commands
 from moderator_app.core.errors import UserError
 from moderator_app.core.hubclient import DEFAULT_TIMEOUT
 from moderator_app.core.sync import SyncProgress, SyncReport, run_sync
@@ -95,4 +96,5 @@ def run(args: argparse.Namespace) -> int:
             f"{report.conflicts} decisions conflict with the hub; see `moderator-app proposals "
             "--json` (decision.sync_state = conflict)"
         )
+    mail_commands.send_after_sync(args)  # refusal mails the hub just confirmed
     return 0
