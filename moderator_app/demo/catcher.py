@@ -24,6 +24,8 @@ from aiosmtpd.controller import Controller
 
 LOOPBACK = "127.0.0.1"
 EML_SUFFIX = ".eml"
+# Where the demo keeps caught mails, inside its data directory.
+CAUGHT_MAIL_DIR_NAME = "caught-mail"
 # Caught mails are at most this big when listed or read (the demo never sends more).
 MAX_READ_BYTES = 8 * 1024 * 1024
 
@@ -131,6 +133,15 @@ class MailCatcher:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def caught_mail_folder(home: Path) -> Path | None:
+    """The folder of mails caught for the demo whose data directory is `home`; None elsewhere.
+
+    The workbench calls this to offer the demo's mails (a real account has no such folder).
+    """
+    folder = home / CAUGHT_MAIL_DIR_NAME
+    return folder if folder.is_dir() else None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,12 @@ from moderator_app.core.models import Claim, Proposal
 from moderator_app.core.paths import ensure_private_dir, project_root
 from moderator_app.core.sync import SyncReport, run_sync
 from moderator_app.core.triage import CharterRef, decide
-from moderator_app.demo.catcher import CaughtMail, MailCatcher, list_caught_mails
+from moderator_app.demo.catcher import (
+    CAUGHT_MAIL_DIR_NAME,
+    CaughtMail,
+    MailCatcher,
+    list_caught_mails,
+)
 from moderator_app.demo.history import COLLEAGUE, apply_history, plan_history
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.demo.seed import (
@@ -144,7 +149,7 @@ class DemoEnvironment:
 
     @property
     def mail_folder(self) -> Path:
-        return self.home / "caught-mail"
+        return self.home / CAUGHT_MAIL_DIR_NAME
 
     @property
     def hub_db_path(self) -> Path:

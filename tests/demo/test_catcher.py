@@ -12,6 +12,7 @@ import pytest
 
 from moderator_app.demo.catcher import (
     MailCatcher,
+    caught_mail_folder,
     list_caught_mails,
     read_caught_mail,
 )
@@ -114,3 +115,10 @@ def test_broken_files_are_listed_without_crashing(tmp_path: Path) -> None:
 
 def test_listing_a_missing_folder_is_empty(tmp_path: Path) -> None:
     assert list_caught_mails(tmp_path / "none") == []
+
+
+def test_the_caught_mail_folder_exists_only_in_demo_homes(tmp_path: Path) -> None:
+    assert caught_mail_folder(tmp_path) is None
+    with MailCatcher(tmp_path / "caught-mail"):
+        pass
+    assert caught_mail_folder(tmp_path) == tmp_path / "caught-mail"
