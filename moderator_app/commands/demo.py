@@ -13,7 +13,7 @@ import importlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -66,7 +66,21 @@ def demo_home(args: argparse.Namespace) -> Path:
     return demo_home_under(resolve_home(None, args.environ), utc_now())
 
 
+def check_display(environ: Mapping[str, str], platform: str = sys.platform) -> None:
+    """Fail with a clear sentence, before starting anything, where no window can open."""
+    if not platform.startswith("linux"):
+        return
+    if any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return
+    raise UserError(
+        "no display to open the window on; run `moderator-app demo --no-gui` "
+        "(or --headless-check) instead"
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    if not (args.no_gui or args.headless_check):
+        check_display(args.environ)
     home = demo_home(args)
     out: TextIO = sys.stdout
     print(f"Starting the demo in {home} ...", file=out, flush=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from moderator_app.cli import main
+from moderator_app.commands.demo import check_display
+from moderator_app.core.errors import UserError
 from moderator_app.demo.seed import DEFAULT_COUNT
 
 
@@ -115,3 +117,23 @@ def test_modes_are_listed_in_help_and_exclusive(capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as usage_exit:
         main(["demo", "--no-gui", "--headless-check"])
     assert usage_exit.value.code == 2
+
+
+def test_without_a_display_the_window_mode_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = _environ(tmp_path)
+    environ.pop("QT_QPA_PLATFORM", None)
+    code = main(["demo", "--home", str(tmp_path / "demo")], environ=environ)
+    assert code == 1
+    assert "--no-gui" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_display_or_a_qt_platform_is_enough() -> None:
+    check_display({"DISPLAY": ":0"}, "linux")
+    check_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    check_display({"QT_QPA_PLATFORM": "offscreen"}, "linux")
+    check_display({}, "darwin")
+    with pytest.raises(UserError, match="no display"):
+        check_display({}, "linux")
