@@ -85,23 +85,35 @@ def run_demo(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     print(f"Starting the demo in {home} ...", file=out, flush=True)
     with DemoEnvironment(home) as demo:
-        report = demo.sync(claim=FIRST_CLAIM)
-        if args.headless_check:
-            caught = demo.rehearse_refusal()
-            _print_summary(demo, out)
-            for mail in caught:
-                print(f"mail caught:  {mail.to} | {mail.subject} | {mail.path.name}", file=out)
-            print(
-                f"first sync:   pulled {report.pulled}, claimed {report.claimed}, "
-                f"online {report.online}",
-                file=out,
-            )
-            return 0
-        if args.no_gui:
-            _print_summary(demo, out)
-            _serve_until_interrupted(out)
-            return 0
-        return _open_workbench(demo)
+        code = _run_mode(args, demo, out)
+    print(
+        f"The demo has stopped; its files stay in {home} (delete that folder when done).",
+        file=out,
+        flush=True,
+    )
+    return code
+
+
+def _run_mode(args: argparse.Namespace, demo: DemoEnvironment, out: TextIO) -> int:
+    report = demo.sync(claim=FIRST_CLAIM)
+    if args.headless_check:
+        caught = demo.rehearse_refusal()
+        _print_summary(demo, out)
+        for mail in caught:
+            print(f"mail caught:  {mail.to} | {mail.subject} | {mail.path.name}", file=out)
+        print(
+            f"first sync:   pulled {report.pulled}, claimed {report.claimed}, "
+            f"online {report.online}",
+            file=out,
+        )
+        return 0
+    if args.no_gui:
+        _print_summary(demo, out)
+        _serve_until_interrupted(out)
+        return 0
+    print(f"Opening the workbench as {demo.moderator.name}; close the window to stop.", file=out)
+    out.flush()
+    return _open_workbench(demo)
 
 
 def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:

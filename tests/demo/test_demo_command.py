@@ -98,13 +98,14 @@ def test_no_gui_serves_until_interrupted_then_stops_cleanly(tmp_path: Path) -> N
         assert "user:         demo-moderator (moderator)" in output
         assert f"caught mails: {home / 'caught-mail'}" in output
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        stdout, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+    assert f"its files stay in {home}" in stdout
 
 
 def test_modes_are_listed_in_help_and_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
