@@ -139,7 +139,11 @@ def run_workbench(
     keyring_backend: KeyringBackend | None = None,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Open the workbench for the account in `home` and run until it is closed. Exit code."""
+    """Open the workbench for the account in `home` and run until it is closed. Exit code.
+
+    Raises UserError (before any window appears) when `home` has no account logged in.
+    """
+    require_account(home)
     app = application(argv if argv is not None else sys.argv[:1])
     try:
         window = open_workbench(home, keyring_backend=keyring_backend)

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextBrowser, QTextEdit
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextBrowser, QTextEdit, QWidget
 
 # Characters that change how the surrounding text is displayed without being visible themselves.
 INVISIBLE_CONTROLS: dict[str, str] = {
@@ -147,6 +147,14 @@ def plain_label(text: str = "", *, single: bool = True, parent: object = None) -
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     set_label_text(label, text, single=single)
+    return label
+
+
+def field_label(text: str, buddy: QWidget) -> QLabel:
+    """A form label of our own text, plain too (no label in the app guesses rich text)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setBuddy(buddy)
     return label
 
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from moderator_app.gui.plain_text import (
+    field_label,
     neutralise_with_offsets,
     plain_label,
     set_label_text,
@@ -71,10 +72,10 @@ class ProposalPane(QWidget):
             label.setWordWrap(True)  # long untrusted names must not widen the window
         facts = QFormLayout()
         facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        facts.addRow("Author:", self.author)
-        facts.addRow("Question:", self.question)
-        facts.addRow("Submitted:", self.submitted)
-        facts.addRow("Decision:", self.state)
+        facts.addRow(field_label("Author:", self.author), self.author)
+        facts.addRow(field_label("Question:", self.question), self.question)
+        facts.addRow(field_label("Submitted:", self.submitted), self.submitted)
+        facts.addRow(field_label("Decision:", self.state), self.state)
 
         self.content = QPlainTextEdit()
         self.content.setObjectName("proposalContent")

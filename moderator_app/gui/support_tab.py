@@ -46,7 +46,7 @@ from moderator_app.core.mail.outbox import (
     resend_mail,
 )
 from moderator_app.core.models import MAIL_STATES
-from moderator_app.gui.plain_text import neutralise, set_label_text, single_line
+from moderator_app.gui.plain_text import field_label, neutralise, set_label_text, single_line
 
 
 class MailListModel(QAbstractTableModel):
@@ -215,8 +215,8 @@ class SupportTab(QWidget):
         self.feedback.setTextFormat(Qt.TextFormat.PlainText)
         self.feedback.setWordWrap(True)
         resend_form = QFormLayout()
-        resend_form.addRow("Resend to:", self.resend_to)
-        resend_form.addRow("Reason:", self.resend_reason)
+        resend_form.addRow(field_label("Resend to:", self.resend_to), self.resend_to)
+        resend_form.addRow(field_label("Reason:", self.resend_reason), self.resend_reason)
         resend_box = QWidget()
         resend_layout = QVBoxLayout(resend_box)
         resend_layout.setContentsMargins(0, 0, 0, 0)

@@ -80,3 +80,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/gui/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.qt_log_ignore(r"This plugin does not support"))
+
+
+def show_active(qtbot: object, window: object) -> None:
+    """Show a window and make it the active one: window shortcuts only reach the active window."""
+    window.show()  # type: ignore[attr-defined]
+    window.activateWindow()  # type: ignore[attr-defined]
+    qtbot.waitUntil(window.isActiveWindow)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.decision_bar import DecisionBar
 from moderator_app.gui.main_window import MainWindow
-from tests.gui.conftest import make_proposal
+from tests.gui.conftest import make_proposal, show_active
 
 
 def seed_home(home: Path, count: int, **overrides: object) -> None:
@@ -33,8 +33,7 @@ def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
     seed_home(tmp_path, 12)
     opened = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
     qtbot.addWidget(opened)
-    opened.show()
-    qtbot.waitExposed(opened)
+    show_active(qtbot, opened)
     yield opened
     opened.close()
     opened.services.database.close()
@@ -172,8 +171,7 @@ def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
     seed_home(home_b, 3)
     first = open_workbench(home_a, keyring_backend=MemoryKeyring(), ask_token=False)
     qtbot.addWidget(first)
-    first.show()
-    qtbot.waitExposed(first)
+    show_active(qtbot, first)
     first.resize(1200, 760)
     first.status_filter.setCurrentIndex(first.status_filter.findData("all"))
     first.order_filter.setChecked(True)
@@ -185,8 +183,7 @@ def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
 
     again = open_workbench(home_a, keyring_backend=MemoryKeyring(), ask_token=False)
     qtbot.addWidget(again)
-    again.show()
-    qtbot.waitExposed(again)
+    show_active(qtbot, again)
     other = open_workbench(home_b, keyring_backend=MemoryKeyring(), ask_token=False)
     qtbot.addWidget(other)
     try:

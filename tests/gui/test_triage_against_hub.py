@@ -19,6 +19,7 @@ from moderator_app.core.models import Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.main_window import MainWindow
+from tests.gui.conftest import show_active
 
 COUNT = 50
 SYNC_TIMEOUT_MS = 60_000
@@ -67,8 +68,7 @@ def test_fifty_proposals_triaged_by_keys_reach_the_hub(qtbot, tmp_path: Path, hu
     save_account(home, Account(hub_url=server.url, user="alice"))
     window = open_workbench(home, keyring_backend=MemoryKeyring(), token=token, ask_token=False)
     qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+    show_active(qtbot, window)
     try:
         report = sync(qtbot, window, claim=COUNT)
         assert report.claimed == COUNT
@@ -131,7 +131,7 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> 
     save_account(home, Account(hub_url=server.url, user="alice"))
     window = open_workbench(home, keyring_backend=MemoryKeyring(), token=token, ask_token=False)
     qtbot.addWidget(window)
-    window.show()
+    show_active(qtbot, window)
     try:
         sync(qtbot, window)  # everything pulled, nothing claimed
         row = window.current_row()
