@@ -352,20 +352,15 @@ class HubStorage:
     def claim(
         self, viewer: Principal, count: int, question: str | None, ttl_seconds: int
     ) -> list[wire.ProposalItem]:
-        """Claim up to `count` pending proposals nobody else holds, oldest first."""
+        """Claim up to `count` more pending proposals nobody holds (or whose claim expired),
+        oldest first. Claims the caller already holds are not returned again: renew them."""
         now = self._clock()
         expires = now + timedelta(seconds=ttl_seconds)
         with self._write.begin() as session:
             query = (
                 select(Proposal.id, Proposal.claim_user_id, Proposal.claim_expires_at)
                 .where(Proposal.status == "pending")
-                .where(
-                    or_(
-                        Proposal.claim_user_id.is_(None),
-                        Proposal.claim_user_id == viewer.id,
-                        Proposal.claim_expires_at <= now,
-                    )
-                )
+                .where(or_(Proposal.claim_user_id.is_(None), Proposal.claim_expires_at <= now))
                 .order_by(Proposal.created_at, Proposal.id)
                 .limit(count)
             )
