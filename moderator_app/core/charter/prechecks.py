@@ -323,10 +323,16 @@ class DuplicateIndex:
         overlap_needed = max(1, math.ceil(self.threshold * len(query) - 1e-9))
         probe = ordered[: len(query) - overlap_needed + 1]
         candidates = {position for s in probe for position in self._postings.get(s, ())}
+        # Jaccard >= t also bounds the other set's size: t*|x| <= |y| <= |x|/t.
+        smallest = self.threshold * len(query) - 1e-9
+        largest = len(query) / self.threshold + 1e-9 if self.threshold > 0 else math.inf
         results: list[tuple[int, float]] = []
         for position in candidates:
             other = self._shingles[position]
-            similarity = len(query & other) / len(query | other)
+            if not smallest <= len(other) <= largest:
+                continue
+            shared = len(query & other)
+            similarity = shared / (len(query) + len(other) - shared)
             if similarity >= self.threshold:
                 results.append((position, similarity))
         results.sort(key=lambda item: (-item[1], item[0]))
