@@ -26,16 +26,88 @@ from moderator_app.core.charter.prechecks import (
 )
 
 # Vocabulary for synthetic proposals; about one in ten is a near copy of an earlier one.
-VERBS = """former accompagner embaucher financer orienter suivre loger aider recruter encadrer
-valoriser certifier informer préparer rémunérer soutenir équiper parrainer reconnaître
-simplifier""".split()
-WHO = """détenus sortants condamnés jeunes femmes détenues personnes libérées apprentis stagiaires
-travailleurs conseillers employeurs tuteurs surveillants familles""".split()
-NOUNS = """métiers bâtiment emploi durable entrée détention tuteur entreprise permis conduire
-chantiers insertion formation qualifiante numérique cuisine logistique agriculture contrat
-salaire stage atelier diplôme logement transport santé mission locale réseau artisanat
-restauration mécanique informatique espaces verts propreté nettoyage vente accueil""".split()
-LINKS = "pour avec dans par grâce vers dès pendant après sans".split()
+VERBS = [
+    "former",
+    "accompagner",
+    "embaucher",
+    "financer",
+    "orienter",
+    "suivre",
+    "loger",
+    "aider",
+    "recruter",
+    "encadrer",
+    "valoriser",
+    "certifier",
+    "informer",
+    "préparer",
+    "rémunérer",
+    "soutenir",
+    "équiper",
+    "parrainer",
+    "reconnaître",
+    "simplifier",
+]
+WHO = [
+    "détenus",
+    "sortants",
+    "condamnés",
+    "jeunes",
+    "femmes",
+    "détenues",
+    "personnes",
+    "libérées",
+    "apprentis",
+    "stagiaires",
+    "travailleurs",
+    "conseillers",
+    "employeurs",
+    "tuteurs",
+    "surveillants",
+    "familles",
+]
+NOUNS = [
+    "métiers",
+    "bâtiment",
+    "emploi",
+    "durable",
+    "entrée",
+    "détention",
+    "tuteur",
+    "entreprise",
+    "permis",
+    "conduire",
+    "chantiers",
+    "insertion",
+    "formation",
+    "qualifiante",
+    "numérique",
+    "cuisine",
+    "logistique",
+    "agriculture",
+    "contrat",
+    "salaire",
+    "stage",
+    "atelier",
+    "diplôme",
+    "logement",
+    "transport",
+    "santé",
+    "mission",
+    "locale",
+    "réseau",
+    "artisanat",
+    "restauration",
+    "mécanique",
+    "informatique",
+    "espaces",
+    "verts",
+    "propreté",
+    "nettoyage",
+    "vente",
+    "accueil",
+]
+LINKS = ["pour", "avec", "dans", "par", "grâce", "vers", "dès", "pendant", "après", "sans"]
 
 
 def proposal(rng: random.Random, earlier: list[str]) -> str:
