@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from moderator_app.core.charter.model import Charter
 from moderator_app.core.database import Database
@@ -273,23 +273,84 @@ def _sender_lock(database: Database) -> Iterator[bool]:
         os.close(descriptor)
 
 
-def _due_ids(database: Database, now: datetime, after: tuple[datetime, str] | None) -> list[str]:
-    with database.session() as session:
-        query = select(MailOutbox.id, MailOutbox.created_at).where(
+@dataclass(frozen=True)
+class _Outgoing:
+    """What sending one mail needs, read once per chunk (only the lock holder changes
+    sendable rows: the sync engine and undo touch waiting_hub rows only)."""
+
+    id: str
+    to_address: str | None
+    to_name: str | None
+    subject: str
+    body_text: str
+    body_html: str
+    message_id: str
+    created_at: datetime
+    attempts: int
+    references: str | None
+
+
+def _due_mails(
+    session: Session, now: datetime, after: tuple[datetime, str] | None, only: set[str] | None
+) -> list[_Outgoing]:
+    original = aliased(MailOutbox)
+    query = (
+        select(MailOutbox, original.message_id)
+        .outerjoin(original, original.id == MailOutbox.resend_of)
+        .where(
             MailOutbox.state == "sendable",
             or_(MailOutbox.next_attempt_at.is_(None), MailOutbox.next_attempt_at <= now),
         )
-        if after is not None:
-            query = query.where(
-                or_(
-                    MailOutbox.created_at > after[0],
-                    (MailOutbox.created_at == after[0]) & (MailOutbox.id > after[1]),
-                )
+    )
+    if only is not None:
+        query = query.where(MailOutbox.id.in_(only))
+    if after is not None:
+        query = query.where(
+            or_(
+                MailOutbox.created_at > after[0],
+                (MailOutbox.created_at == after[0]) & (MailOutbox.id > after[1]),
             )
-        rows = session.execute(
-            query.order_by(MailOutbox.created_at, MailOutbox.id).limit(SEND_CHUNK)
-        ).all()
-    return [row.id for row in rows]
+        )
+    rows = session.execute(query.order_by(MailOutbox.created_at, MailOutbox.id).limit(SEND_CHUNK))
+    return [
+        _Outgoing(
+            mail.id,
+            mail.to_address,
+            mail.to_name,
+            mail.subject,
+            mail.body_text,
+            mail.body_html,
+            mail.message_id,
+            mail.created_at,
+            mail.attempts,
+            references,
+        )
+        for mail, references in rows
+    ]
+
+
+@contextlib.contextmanager
+def _ledger_connection(database: Database) -> Iterator[Connection]:
+    """A connection for the per-mail ledger commits, with synchronous=NORMAL while sending.
+
+    In WAL mode a NORMAL commit is on disk for every other process as soon as it returns and
+    survives the death of this process (SIGKILL included); only an operating-system crash or a
+    power cut could lose the last few "sent" marks, and those mails would then go again with the
+    same Message-ID. It saves an fsync per mail; the connection gets FULL back before the pool
+    hands it to anyone else.
+    """
+    with database.engine.connect() as connection:
+        # On the driver's connection: through SQLAlchemy it would run inside a transaction,
+        # where SQLite refuses to change the safety level.
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield connection.execution_options(sqlite_immediate=True)
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            raw.execute("PRAGMA synchronous=FULL")
 
 
 def send_sendable(
@@ -314,40 +375,37 @@ def send_sendable(
         connection: SmtpConnection | None = None
         cursor: tuple[datetime, str] | None = None
         try:
-            while True:
-                ids = _due_ids(database, clock(), cursor)
-                if not ids:
-                    break
-                for mail_id in ids:
-                    if only is not None and mail_id not in only:
-                        continue
-                    if connection is None or connection.broken:
-                        if connection is not None:
-                            connection.close()
-                            connection = None
-                        try:
-                            connection = sender.connect()
-                        except SmtpConnectError as error:
-                            report.error = str(error)
-                            return report
-                    _send_one(database, connection, sender, mail_id, clock, report)
-                with database.session() as session:
-                    last = session.get(MailOutbox, ids[-1])
-                    assert last is not None
-                    cursor = (last.created_at, last.id)
+            with _ledger_connection(database) as ledger:
+                while True:
+                    with database.session() as session:
+                        mails = _due_mails(session, clock(), cursor, only)
+                    if not mails:
+                        break
+                    cursor = (mails[-1].created_at, mails[-1].id)
+                    for mail in mails:
+                        if connection is None or connection.broken:
+                            if connection is not None:
+                                connection.close()
+                                connection = None
+                            try:
+                                connection = sender.connect()
+                            except SmtpConnectError as error:
+                                report.error = str(error)
+                                return report
+                        _send_one(database, ledger, connection, sender, mail, clock, report)
         finally:
             if connection is not None:
                 connection.close()
     return report
 
 
-def _resolve_address(database: Database, mail_id: str, now: datetime) -> None:
+def _resolve_address(database: Database, mail_id: str) -> str | None:
     """A confirmed mail queued without an address takes the author's address as the hub now
-    shows it; without one (or unverified) it is recorded as not sent."""
+    shows it; without one (or unverified) it is recorded as not sent. Returns the address."""
     with database.write() as session:
         mail = session.get(MailOutbox, mail_id)
         if mail is None or mail.state != "sendable" or mail.to_address:
-            return
+            return mail.to_address if mail else None
         proposal = session.get(Proposal, mail.proposal_id)
         state, reason, address = (
             _recipient(proposal) if proposal else ("not_sent", NO_ADDRESS, None)
@@ -358,48 +416,61 @@ def _resolve_address(database: Database, mail_id: str, now: datetime) -> None:
         if state == "not_sent":
             mail.state = "not_sent"
             mail.last_error = reason
+            return None
+        return address
 
 
 def _send_one(
     database: Database,
+    ledger: Connection,
     connection: SmtpConnection,
     sender: SmtpSender,
-    mail_id: str,
+    mail: _Outgoing,
     clock: Clock,
     report: SendReport,
 ) -> None:
-    _resolve_address(database, mail_id, clock())
-    with database.session() as session:
-        mail = session.get(MailOutbox, mail_id)
-        if mail is None or mail.state != "sendable":
-            return  # cancelled or sent meanwhile
-        references = None
-        if mail.resend_of:
-            original = session.get(MailOutbox, mail.resend_of)
-            references = original.message_id if original else None
-        try:
-            message = build_message(
-                settings=sender.settings,
-                to_address=mail.to_address or "",
-                to_name=mail.to_name,
-                subject=mail.subject,
-                body_text=mail.body_text,
-                body_html=mail.body_html,
-                message_id=mail.message_id,
-                date=mail.created_at,
-                references=references,
-            )
-            result = connection.send(message, mail.to_address or "")
-        except InvalidAddress as error:
-            result = SendResult("permanent", None, f"invalid recipient address: {error}")
+    to_address = mail.to_address or _resolve_address(database, mail.id)
+    if not to_address:
+        return  # recorded as not sent: the hub shows no usable address
+    try:
+        message = build_message(
+            settings=sender.settings,
+            to_address=to_address,
+            to_name=mail.to_name,
+            subject=mail.subject,
+            body_text=mail.body_text,
+            body_html=mail.body_html,
+            message_id=mail.message_id,
+            date=mail.created_at,
+            references=mail.references,
+        )
+        result = connection.send(message, to_address)
+    except InvalidAddress as error:
+        result = SendResult("permanent", None, f"invalid recipient address: {error}")
     now = clock()
-    with database.write() as session:
-        mail = session.get(MailOutbox, mail_id)
-        if mail is None:  # pragma: no cover - only the lock holder changes sendable rows
-            return
-        mail.attempts += 1
-        session.add(
-            MailAttempt(
+    attempts = mail.attempts + 1
+    values: dict[str, object] = {"attempts": attempts}
+    if result.outcome == "sent":
+        values.update(state="sent", sent_at=now, last_error=None, next_attempt_at=None)
+        report.sent += 1
+        report.sent_ids.append(mail.id)
+    elif result.outcome == "transient" and attempts < MAX_TRANSIENT_ATTEMPTS:
+        values.update(next_attempt_at=now + backoff_delay(attempts), last_error=_describe(result))
+        report.retry_later += 1
+    else:
+        final_error = _describe(result)
+        if result.outcome == "transient":
+            final_error += f" (gave up after {attempts} attempts)"
+        values.update(state="failed", next_attempt_at=None, last_error=final_error)
+        report.failed += 1
+    with ledger.begin():
+        ledger.execute(
+            update(MailOutbox)
+            .where(MailOutbox.id == mail.id, MailOutbox.state == "sendable")
+            .values(**values)
+        )
+        ledger.execute(
+            insert(MailAttempt).values(
                 mail_id=mail.id,
                 attempted_at=now,
                 outcome=result.outcome,
@@ -407,25 +478,6 @@ def _send_one(
                 smtp_reply=result.reply,
             )
         )
-        if result.outcome == "sent":
-            mail.state = "sent"
-            mail.sent_at = now
-            mail.last_error = None
-            mail.next_attempt_at = None
-            report.sent += 1
-            report.sent_ids.append(mail.id)
-        elif result.outcome == "transient" and mail.attempts < MAX_TRANSIENT_ATTEMPTS:
-            mail.next_attempt_at = now + backoff_delay(mail.attempts)
-            mail.last_error = _describe(result)
-            report.retry_later += 1
-        else:
-            final_error = _describe(result)
-            if result.outcome == "transient":
-                final_error += f" (gave up after {mail.attempts} attempts)"
-            mail.state = "failed"
-            mail.next_attempt_at = None
-            mail.last_error = final_error
-            report.failed += 1
 
 
 def _describe(result: SendResult) -> str:
