@@ -64,10 +64,10 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
         "Hub",
     ),
     ActionSpec(
-        "show_conflicts", "&Conflicts", "Ctrl+2", "Decisions the hub refused: redo or drop", "View"
+        "show_triage", "T&riage", "Ctrl+1", "The queue, the proposal and the charter", "View"
     ),
     ActionSpec(
-        "show_triage", "T&riage", "Ctrl+1", "The queue, the proposal and the charter", "View"
+        "show_conflicts", "&Conflicts", "Ctrl+2", "Decisions the hub refused: redo or drop", "View"
     ),
     ActionSpec("show_support", "S&upport", "Ctrl+3", "Find refusal mails and resend them", "View"),
     ActionSpec("shortcuts", "&Keyboard shortcuts", "?", "Show this sheet", "Help"),
