@@ -342,61 +342,46 @@ _IDEAS: Final[dict[Theme, tuple[str, ...]]] = {
     ),
 }
 
-# Complements that fit any idea of the theme; an empty string means "no complement".
+# Complements that fit any idea (purpose, scope, urgency), then a few that fit any idea of a theme.
+_GENERIC_COMPLEMENTS: Final[tuple[str, ...]] = (
+    ", c'est une priorité",
+    " pour réduire la récidive",
+    " dans tous les départements",
+    ", partout en France",
+    ", sans attendre",
+    ", y compris dans les petites prisons",
+    ", et en faire le bilan au bout d'un an",
+)
 _COMPLEMENTS: Final[dict[Theme, tuple[str, ...]]] = {
     "Institutionnel": (
-        "",
-        "",
         ", avec des moyens à la hauteur",
-        " au niveau de chaque région",
-        ", comme cela se fait déjà dans certains pays",
-        " pour réduire la récidive",
+        ", comme cela se fait déjà dans d'autres pays",
         " sans attendre une nouvelle loi",
     ),
     "Parcours & Suivi": (
-        "",
-        "",
         ", personne par personne",
-        " pour éviter la récidive",
-        " en lien avec les employeurs",
         ", surtout pour les plus jeunes",
-        " jusqu'au premier contrat signé",
+        " pour que personne ne sorte sans solution",
     ),
     "Dispositifs de travail": (
-        "",
-        "",
-        " avec un vrai contrat",
-        " près des lieux de détention",
         ", en lien avec les entreprises locales",
-        " pour apprendre un métier",
-        " dès les premiers mois de la peine",
+        ", dès les premiers mois de la peine",
+        " pour reprendre un rythme de travail",
     ),
     "Formation": (
-        "",
-        "",
-        ", reconnue par les employeurs",
-        ", avec un diplôme à la clé",
-        " en lien avec les besoins du territoire",
         ", même pour les courtes peines",
-        " avec des formateurs extérieurs",
+        " en lien avec les besoins du territoire",
+        " pour sortir avec un vrai métier",
     ),
     "Information & Découverte": (
-        "",
-        "",
-        " au moins deux fois par an",
         ", dans un langage simple",
-        " en lien avec les entreprises du coin",
-        " avant la fin de la peine",
         ", y compris en dehors des grandes villes",
+        " avant la fin de la peine",
     ),
     "Conditions de détention": (
-        "",
-        "",
         ", sinon aucune insertion n'est possible",
         " pour préparer sérieusement la sortie",
         ", c'est la première condition",
-        " dans tous les établissements",
-        " pour que la formation serve à quelque chose",
     ),
 }
 
@@ -735,7 +720,7 @@ def _acceptable_candidates(rng: random.Random, theme: Theme) -> list[str]:
 
     Taking a prefix of the result spreads the proposals evenly over the theme's ideas.
     """
-    complements = [c for c in _COMPLEMENTS[theme] if c]
+    complements = [*_GENERIC_COMPLEMENTS, *_COMPLEMENTS[theme]]
     seen: set[str] = set()
     ordered: list[str] = []
     for pass_number in range(8):
@@ -777,12 +762,13 @@ def _split_quota(total: int, weights: dict[Theme, int]) -> dict[Theme, int]:
 
 
 def _near_duplicate(rng: random.Random, text: str) -> str:
+    bare = text.rstrip(".?! ")
     variants = (
         text.replace("Il faut", "Il faudrait", 1),
-        text.rstrip(".") + " !",
+        bare + " !!",
         text.lower(),
         text.replace("Il faut", "Je pense qu'il faut", 1),
-        text.rstrip(".") + ", c'est essentiel.",
+        bare + ", c'est essentiel.",
     )
     changed = [v for v in variants if v != text and len(v) <= MAX_CHARS]
     return rng.choice(changed) if changed else text + " (bis)"
