@@ -129,6 +129,9 @@ def test_wrong_types_and_typos_are_problems_not_crashes() -> None:
         "'in_force' must be a date such as 2026-12-01"
     ]
     assert _problems_for({"clause": []}) == ["the charter has no [[clause]]"]
+    assert _problems_for({"contest_url": {"fr": "javascript:alert(1)", "en": ""}}) == [
+        "contest_url in fr must be an http(s) address without spaces"
+    ]
 
 
 def _release_minimal_then_remove_a_clause(charter_dir: Path) -> None:

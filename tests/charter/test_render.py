@@ -100,7 +100,10 @@ def _hostile_charter() -> Charter:
     data["clause"][0]["text"]["fr"] = '"><img src=x onerror=alert(1)>'
     data["contest_url"]["fr"] = "javascript:alert(1)"
     charter, problems = build_charter(data, MINIMAL_CHARTER)
-    assert problems == []
+    # The loader refuses the link; the page must stay safe even for a charter built regardless.
+    assert [p.message for p in problems] == [
+        "contest_url in fr must be an http(s) address without spaces"
+    ]
     return charter
 
 

@@ -24,6 +24,7 @@ _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _CLAUSE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_WEB_ADDRESS = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 _HEADER_KEYS = frozenset(
@@ -141,9 +142,11 @@ class _Builder:
             in_force=in_force,
             title=self.localized(data, "title", languages),
             introduction=self.localized(data, "introduction", languages),
-            public_url=self.localized(data, "public_url", languages),
+            public_url=self.urls(self.localized(data, "public_url", languages), "public_url"),
             contest_text=self.localized(data, "contest", languages),
-            contest_url=self.localized(data, "contest_url", languages, required=False),
+            contest_url=self.urls(
+                self.localized(data, "contest_url", languages, required=False), "contest_url"
+            ),
             clauses=self.clauses(data.get("clause"), languages),
             example_question=self.example_question(data.get("example_question")),
             source=self.file,
@@ -181,12 +184,20 @@ class _Builder:
             if isinstance(text, str) and text.strip():
                 texts[lang] = text.strip()
             else:
-                if required or text is not None:
+                if required:
                     self.problem(f"missing {key} in {lang}", clause_id)
+                elif text is not None and not isinstance(text, str):
+                    self.problem(f"{key} in {lang} must be a text", clause_id)
                 texts[lang] = ""
         # With no valid language list, every text would look undeclared: that one problem is enough.
         for lang in sorted(value.keys() - set(languages)) if languages else ():
             self.problem(f"{key} in undeclared language '{lang}'", clause_id)
+        return texts
+
+    def urls(self, texts: dict[str, str], key: str) -> dict[str, str]:
+        for lang, url in texts.items():
+            if url and not _WEB_ADDRESS.match(url):
+                self.problem(f"{key} in {lang} must be an http(s) address without spaces")
         return texts
 
     def example_question(self, value: object) -> ExampleQuestion | None:
