@@ -165,3 +165,18 @@ def test_render_command_reports_an_unwritable_output(
     out = tmp_path / "missing-dir" / "charte.html"
     assert main(["charter", "render", "--lang", "fr", "--out", str(out)]) == 1
     assert capsys.readouterr().err.startswith(f"moderator-app: Cannot write {out}")
+
+
+def test_contents_keep_the_charter_numbers() -> None:
+    lines = render_markdown(SHIPPED, "en").splitlines()
+    assert lines[lines.index("## Contents") + 2 : lines.index("## Contents") + 4] == [
+        "- 1\\. Incomprehensible proposal",
+        "- 2\\. Off-topic",
+    ]
+    page = Page(render_html(SHIPPED, "fr"))
+    assert len(page.within("nav", "ul")) == 1
+    assert page.within("nav", "ol") == []
+
+
+def test_text_keeps_apostrophes_readable_in_the_source() -> None:
+    assert "l'équipe de modération" in render_html(SHIPPED, "fr")

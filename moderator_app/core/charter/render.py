@@ -7,7 +7,7 @@ only http(s) links become links.
 from __future__ import annotations
 
 import re
-from html import escape
+from html import escape as escape_attribute
 from typing import Final
 
 from moderator_app.core.charter.model import Charter
@@ -24,7 +24,6 @@ _LABELS: Final = {
         "contest": "Contester une décision",
         "contest_link": "Formulaire de contestation",
         "canonical": "Adresse de cette charte :",
-        "clause": "Article {number}",
     },
     "en": {
         "version": "Version {version}, in force since {date}.",
@@ -34,7 +33,6 @@ _LABELS: Final = {
         "contest": "Contesting a decision",
         "contest_link": "Appeal form",
         "canonical": "Address of this charter:",
-        "clause": "Clause {number}",
     },
 }
 
@@ -43,11 +41,16 @@ body{font-family:system-ui,sans-serif;line-height:1.5;max-width:46rem;margin:0 a
 color:#1a1a1a;background:#fff}
 a{color:#0645ad}a:focus{outline:3px solid #ffbf47}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
-h2{margin-top:2rem;border-bottom:1px solid #ccc}nav ol{padding-left:1.5rem}
+h2{margin-top:2rem;border-bottom:1px solid #ccc}nav ul{list-style:none;padding-left:0}
 .tips{border-left:4px solid #2e7d32;padding-left:1rem}
 """.strip()
 
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Text content for HTML: &, < and > escaped (attributes use escape_attribute)."""
+    return escape_attribute(text, quote=False)
 
 
 def _labels(lang: str) -> dict[str, str]:
@@ -74,7 +77,7 @@ def render_html(charter: Charter, lang: str) -> str:
     )
     lines = [
         "<!DOCTYPE html>",
-        f'<html lang="{escape(lang)}">',
+        f'<html lang="{escape_attribute(lang)}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -89,27 +92,25 @@ def render_html(charter: Charter, lang: str) -> str:
         "</header>",
         '<nav aria-labelledby="contents-heading">',
         f'<h2 id="contents-heading">{escape(labels["contents"])}</h2>',
-        "<ol>",
+        "<ul>",  # clause numbers are part of the titles (and may skip values)
     ]
     for clause in charter.clauses:
         lines.append(
-            f'<li><a href="#clause-{escape(clause.id)}">'
+            f'<li><a href="#clause-{escape_attribute(clause.id)}">'
             f"{clause.number}. {escape(clause.title[lang])}</a></li>"
         )
     lines += [
         f'<li><a href="#contest">{escape(labels["contest"])}</a></li>',
-        "</ol>",
+        "</ul>",
         "</nav>",
         '<main id="main">',
     ]
     lines += [f"<p>{escape(part)}</p>" for part in _paragraphs(charter.introduction[lang])]
     for clause in charter.clauses:
-        anchor = f"clause-{escape(clause.id)}"
-        clause_label = labels["clause"].format(number=clause.number)
+        anchor = f"clause-{escape_attribute(clause.id)}"
         lines += [
             f'<section id="{anchor}" aria-labelledby="{anchor}-heading">',
             f'<h2 id="{anchor}-heading">{clause.number}. {escape(clause.title[lang])}</h2>',
-            f'<p class="clause-ref">{escape(clause_label)}</p>',
         ]
         lines += [f"<p>{escape(part)}</p>" for part in _paragraphs(clause.text[lang])]
         lines += ['<div class="tips">', f"<h3>{escape(labels['tips'])}</h3>"]
@@ -122,12 +123,14 @@ def render_html(charter: Charter, lang: str) -> str:
     lines += [f"<p>{escape(part)}</p>" for part in _paragraphs(charter.contest_text[lang])]
     contest_url = charter.contest_url.get(lang, "")
     if _SAFE_URL.match(contest_url):
-        lines.append(f'<p><a href="{escape(contest_url)}">{escape(labels["contest_link"])}</a></p>')
+        lines.append(
+            f'<p><a href="{escape_attribute(contest_url)}">{escape(labels["contest_link"])}</a></p>'
+        )
     lines += ["</section>", "</main>", "<footer>"]
     public_url = charter.public_url[lang]
     if _SAFE_URL.match(public_url):
         lines.append(
-            f'<p>{escape(labels["canonical"])} <a href="{escape(public_url)}">'
+            f'<p>{escape(labels["canonical"])} <a href="{escape_attribute(public_url)}">'
             f"{escape(public_url)}</a></p>"
         )
     lines += ["</footer>", "</body>", "</html>"]
@@ -154,7 +157,8 @@ def render_markdown(charter: Charter, lang: str) -> str:
     lines = [f"# {escape_markdown(charter.title[lang])}", "", escape_markdown(version_line), ""]
     lines += [f"## {escape_markdown(labels['contents'])}", ""]
     for clause in charter.clauses:
-        lines.append(f"{clause.number}. {escape_markdown(clause.title[lang])}")
+        # "- 1\\." keeps the charter's own numbers (a Markdown ordered list would renumber).
+        lines.append(f"- {clause.number}\\. {escape_markdown(clause.title[lang])}")
     lines.append("")
     for part in _paragraphs(charter.introduction[lang]):
         lines += [escape_markdown(part), ""]
