@@ -1,0 +1,155 @@
+"""The `moderation-hub` command line, run as a user would (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from moderation_hub.storage import HubStorage
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "moderation_hub", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(db_url: str) -> str:
+    """A database with a question, created through the CLI."""
+    result = run(
+        "question",
+        "add",
+        "insertion",
+        "--title",
+        "Comment améliorer l'insertion ?",
+        "--language",
+        "fr",
+        "--rewrite-url",
+        "https://platform.example/{question}/rewrite/{external_id}",
+        "--db",
+        db_url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "insertion\n"
+    return db_url
+
+
+def test_user_add_prints_only_the_token_and_revoke_disables_it(prepared: str) -> None:
+    added = run("user", "add", "alice", "--role", "moderator", "--db", prepared)
+    assert added.returncode == 0, added.stderr
+    lines = added.stdout.splitlines()
+    assert len(lines) == 1
+    token = lines[0]
+    assert len(token) >= 40
+    storage = HubStorage.open(prepared)
+    try:
+        principal = storage.authenticate(token)
+        assert principal is not None
+        assert (principal.name, principal.role) == ("alice", "moderator")
+        again = run("user", "add", "alice", "--role", "lead", "--db", prepared)
+        assert again.returncode == 1
+        assert again.stderr.count("\n") == 1
+        assert "already exists" in again.stderr
+        revoked = run("user", "revoke", "alice", "--db", prepared)
+        assert revoked.returncode == 0, revoked.stderr
+        assert storage.authenticate(token) is None
+    finally:
+        storage.close()
+    unknown = run("user", "revoke", "nobody", "--db", prepared)
+    assert unknown.returncode == 1
+    assert "no user named 'nobody'" in unknown.stderr
+
+
+def test_bad_role_and_bad_rewrite_link_are_refused(prepared: str) -> None:
+    assert run("user", "add", "bob", "--role", "admin", "--db", prepared).returncode == 2
+    bad = run(
+        "question",
+        "add",
+        "other",
+        "--title",
+        "T",
+        "--language",
+        "fr",
+        "--rewrite-url",
+        "https://x.example/{author_email}",
+        "--db",
+        prepared,
+    )
+    assert bad.returncode == 1
+    assert "{question} and {external_id}" in bad.stderr
+
+
+def test_csv_import_skips_bad_rows_with_line_numbers_and_is_idempotent(
+    prepared: str, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "proposals.csv"
+    csv_file.write_text(
+        "external_id,content,author_first_name,author_email,author_reachable,language,country,created_at\n"
+        'c1,"Il faut des stages, vraiment",Léa,lea@example.org,yes,fr,FR,2026-01-05T10:00:00Z\n'
+        'c2,"Il faut\nune ligne de plus",Ana,,no,fr,,2026-01-05T11:00:00Z\n'
+        "c3,,Tom,tom@example.org,yes,fr,FR,2026-01-05T12:00:00Z\n"
+        "c4,Il faut du travail,Ali,ali@example.org,maybe,fr,FR,2026-01-05T13:00:00Z\n"
+        "c5,Il faut former,Zoé,zoe@example.org,1,fr,FR,not-a-date\n"
+        "c1,Il faut un doublon,Léa,lea@example.org,yes,fr,FR,2026-01-05T10:00:00Z\n"
+        "c6,Il faut écouter,Max,max@example.org,true,fr,BE,2026-01-05T14:00:00+01:00\n",
+        encoding="utf-8",
+    )
+    first = run("import", str(csv_file), "--question", "insertion", "--db", prepared)
+    assert first.returncode == 1  # some rows were skipped
+    assert first.stdout.strip() == "3 created, 0 updated, 0 unchanged, 4 bad rows skipped"
+    problems = first.stderr.splitlines()
+    assert [line.split(":")[1] for line in problems] == ["5", "6", "7", "8"]
+    assert "content" in problems[0]
+    assert "author_reachable" in problems[1]
+    assert "created_at" in problems[2]
+    assert "line 2" in problems[3]
+    second = run("import", str(csv_file), "--question", "insertion", "--db", prepared)
+    assert second.stdout.strip() == "0 created, 0 updated, 3 unchanged, 4 bad rows skipped"
+
+
+def test_jsonl_import(prepared: str, tmp_path: Path) -> None:
+    good = {
+        "external_id": "j1",
+        "content": "Il faut des ateliers",
+        "author_first_name": "Nina",
+        "author_email": "nina@example.org",
+        "author_reachable": True,
+        "language": "fr",
+        "country": "FR",
+        "created_at": "2026-01-06T09:00:00Z",
+    }
+    lines = [
+        json.dumps(good),
+        "",
+        "{not json",
+        json.dumps({**good, "external_id": "j2", "colour": "red"}),
+        json.dumps({**good, "external_id": "j3", "content": "a\x00b"}),
+        json.dumps({**good, "external_id": "j4"}),
+    ]
+    jsonl = tmp_path / "proposals.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("import", str(jsonl), "--question", "insertion", "--db", prepared)
+    assert result.stdout.strip() == "2 created, 0 updated, 0 unchanged, 3 bad rows skipped"
+    assert [line.split(":")[1] for line in result.stderr.splitlines()] == ["3", "4", "5"]
+    assert "colour" in result.stderr
+
+
+def test_import_refuses_unknown_question_and_unknown_columns(prepared: str, tmp_path: Path) -> None:
+    csv_file = tmp_path / "p.csv"
+    csv_file.write_text("external_id,content,language,created_at,votes\n", encoding="utf-8")
+    bad_header = run("import", str(csv_file), "--question", "insertion", "--db", prepared)
+    assert bad_header.returncode == 1
+    assert "unknown column 'votes'" in bad_header.stderr
+    csv_file.write_text("external_id,content,language,created_at\n", encoding="utf-8")
+    no_question = run("import", str(csv_file), "--question", "nope", "--db", prepared)
+    assert no_question.returncode == 1
+    assert "no question 'nope'" in no_question.stderr
