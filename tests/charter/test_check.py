@@ -13,7 +13,7 @@ from moderator_app.core.charter import default_charter_dir
 from moderator_app.core.charter.check import check_charter
 from moderator_app.core.charter.releases import freeze_release
 from moderator_app.core.paths import project_root
-from tests.charter.conftest import BROKEN, FIXTURE_TEMPLATES, MINIMAL_CHARTER, RELEASE_DAY
+from tests.charter.conftest import BROKEN, FIXTURE_TEMPLATES, RELEASE_DAY
 
 
 def problem_lines(charter_dir: Path, templates_dir: Path) -> list[str]:
@@ -274,8 +274,3 @@ def test_missing_charter_directory_is_one_problem(tmp_path: Path) -> None:
         f"{tmp_path / 'nowhere' / 'charter.toml'}: cannot read the charter: No such file or "
         "directory"
     ]
-
-
-def test_minimal_fixture_file_is_unchanged_by_tests() -> None:
-    # The broken cases are derived from it; keep it the coherent baseline they differ from.
-    assert 'version = "1.0.0"' in MINIMAL_CHARTER.read_text()
