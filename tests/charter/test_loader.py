@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderator_app.core.charter import (
     CharterError,
@@ -188,3 +190,37 @@ def test_shipped_release_record_matches_the_shipped_charter() -> None:
     assert load_charter_version(default_charter_dir(), "1.0.0") == load_charter(
         default_charter_dir()
     )
+
+
+_TOML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.dates(),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["fr", "en", "id", "x"]), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+_KEYS = st.sampled_from(
+    ["version", "languages", "in_force", "title", "public_url", "contest", "clause", "other"]
+)
+_CLAUSE_KEYS = st.sampled_from(
+    ["id", "number", "title", "text", "tips", "mail_template", "prechecks", "examples_accept"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.dictionaries(_KEYS, _TOML_VALUES, max_size=6),
+    clauses=st.lists(st.dictionaries(_CLAUSE_KEYS, _TOML_VALUES, max_size=8), max_size=3),
+)
+def test_any_parsed_toml_gives_problems_never_a_crash(
+    header: dict[str, object], clauses: list[dict[str, object]]
+) -> None:
+    data = {**header, "clause": clauses} if clauses else header
+    charter, problems = build_charter(data, MINIMAL_CHARTER)
+    assert problems  # nothing random is a complete charter
+    assert all(str(problem).startswith(str(MINIMAL_CHARTER)) for problem in problems)
+    messages = [problem.message for problem in problems]
+    if not clauses:
+        assert "the charter has no [[clause]]" in messages
+    assert len(charter.clauses) <= len(clauses)
