@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 from keyring.backend import KeyringBackend
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QLineEdit, QMessageBox
 
 from moderator_app import __version__
 from moderator_app.core.account import require_account
@@ -80,11 +80,22 @@ def _ask_token(user: str, hub_url: str, credentials: Credentials) -> str | None:
     prompt = f"Hub token for {user} at {hub_url}"
     if not credentials.secure:
         prompt += f"\n({credentials.no_storage_message()})"
-    token, ok = QInputDialog.getText(
-        None, "Moderator Workbench", prompt, QLineEdit.EchoMode.Password
-    )
-    token = token.strip()
+    dialog = QInputDialog()
+    dialog.setWindowTitle("Moderator Workbench")
+    dialog.setLabelText(prompt)
+    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+    for label in dialog.findChildren(QLabel):
+        label.setTextFormat(Qt.TextFormat.PlainText)  # the account file is not markup
+    ok = dialog.exec() == QInputDialog.DialogCode.Accepted
+    token = dialog.textValue().strip()
     return token if ok and token else None
+
+
+def show_error(message: str) -> None:
+    """A UserError as a message box, its text plain (it may quote a hub's answer)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "Moderator Workbench", message)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
 
 
 def open_workbench(
@@ -148,7 +159,7 @@ def run_workbench(
     try:
         window = open_workbench(home, keyring_backend=keyring_backend)
     except UserError as error:
-        QMessageBox.critical(None, "Moderator Workbench", error.message)
+        show_error(error.message)
         raise
     try:
         window.show()

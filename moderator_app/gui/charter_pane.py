@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QLabel, QListView, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
-from moderator_app.gui.plain_text import neutralise
+from moderator_app.gui.plain_text import neutralise, plain_tooltip
 
 ClauseIdRole = Qt.ItemDataRole.UserRole + 1
 MARKED_BACKGROUND = QColor(255, 236, 200)
@@ -133,7 +133,7 @@ class ClauseListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{clause.label}  ⚠" if marked else clause.label
         if role == Qt.ItemDataRole.ToolTipRole:
-            return clause.text
+            return plain_tooltip(clause.text)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             suffix = " (flagged by a pre-check)" if marked else ""
             return f"Clause {clause.number}: {clause.title}{suffix}"

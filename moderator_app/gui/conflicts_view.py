@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from moderator_app.core.models import Decision, Proposal
-from moderator_app.gui.plain_text import single_line
+from moderator_app.gui.plain_text import plain_tooltip, single_line
 from moderator_app.gui.queue_model import SessionFactory
 
 CONFLICT_EXPLANATIONS = {
@@ -121,13 +121,15 @@ class ConflictsModel(QAbstractTableModel):
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None
-        if row is None or role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.AccessibleTextRole,
-        ):
+        if row is None:
             return None
-        column = index.column()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(self._text(row, index.column()))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._text(row, index.column())
+        return None
+
+    def _text(self, row: ConflictRow, column: int) -> str:
         if column == 0:
             return f"#{row.proposal_id}"
         if column == 1:
@@ -141,7 +143,7 @@ class ConflictsModel(QAbstractTableModel):
             )
         if column == 4:
             return single_line(row.content, 200)
-        return None
+        return ""
 
 
 class ConflictsView(QWidget):

@@ -172,6 +172,11 @@ class MainWindow(QMainWindow):
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(0)
         self._count_timer.timeout.connect(self._update_count)
+        self._pending_marks: tuple[list, list[str]] = ([], [])
+        self._charter_timer = QTimer(self)
+        self._charter_timer.setSingleShot(True)
+        self._charter_timer.setInterval(0)
+        self._charter_timer.timeout.connect(self._update_charter)
         self._similar_timer = QTimer(self)
         self._similar_timer.setSingleShot(True)
         self._similar_timer.setInterval(SIMILAR_DELAY_MS)
@@ -461,8 +466,6 @@ class MainWindow(QMainWindow):
         findings = self.model.findings(row) if row is not None else ()
         clauses = self._clauses(row.language if row else self.services.charter.languages[0])
         labels = {clause.id: clause.label for clause in clauses}
-        if self.charter_pane.model.clauses() != clauses:
-            self.charter_pane.set_charter(clauses, self.services.charter.version)
         self.proposal.show_row(
             row,
             findings,
@@ -470,9 +473,17 @@ class MainWindow(QMainWindow):
             question_title=self.services.question_titles.get(row.question, "") if row else "",
             now=self.services.now(),
         )
-        self.charter_pane.set_marked([finding.clause_id for finding in findings])
         self._update_decision_actions(row)
+        # The proposal paints first; the charter follows in the next turn of the event loop.
+        self._pending_marks = (clauses, [finding.clause_id for finding in findings])
+        self._charter_timer.start()
         self._similar_timer.start()
+
+    def _update_charter(self) -> None:
+        clauses, marked = self._pending_marks
+        if self.charter_pane.model.clauses() != clauses:
+            self.charter_pane.set_charter(clauses, self.services.charter.version)
+        self.charter_pane.set_marked(marked)
 
     def _clauses(self, language: str) -> list:
         if language not in self.services.charter.languages:
@@ -599,7 +610,7 @@ class MainWindow(QMainWindow):
         row = self._decidable_row()
         if row is None:
             return
-        marked = list(self.charter_pane.model.marked())
+        marked = self._pending_marks[1]
         self._set_deciding(False)
         self.decision_bar.start_refusal(
             self._clauses(row.language),

@@ -9,11 +9,12 @@ by a visible marker such as "⟦RLO⟧" so the moderator sees exactly what was w
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextBrowser, QTextEdit, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QTextBrowser, QTextEdit, QWidget
 
 # Characters that change how the surrounding text is displayed without being visible themselves.
 INVISIBLE_CONTROLS: dict[str, str] = {
@@ -148,6 +149,32 @@ def plain_label(text: str = "", *, single: bool = True, parent: object = None) -
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     set_label_text(label, text, single=single)
     return label
+
+
+def plain_tooltip(text: str, limit: int = 500) -> str:
+    """Tooltip text for untrusted content. Qt shows a tooltip as rich text when it guesses so;
+    this one is rich text on purpose, with the content escaped, so nothing is left to guessing."""
+    shown = neutralise(text[:limit]) + (ELLIPSIS if len(text) > limit else "")
+    return "<p style='white-space:pre-wrap'>" + html.escape(shown, quote=False) + "</p>"
+
+
+def plain_field(accessible_name: str) -> QLineEdit:
+    """A read-only, frameless one-line field for untrusted facts (names, titles, dates).
+
+    A line edit never interprets markup, and changing its text does not re-layout the window
+    (a label's does), which keeps moving to the next proposal within one frame.
+    """
+    field = QLineEdit()
+    field.setReadOnly(True)
+    field.setFrame(False)
+    field.setAccessibleName(accessible_name)
+    field.setStyleSheet("QLineEdit { background: transparent; }")
+    return field
+
+
+def set_field_text(field: QLineEdit, text: str) -> None:
+    field.setText(single_line(text))
+    field.setCursorPosition(0)
 
 
 def field_label(text: str, buddy: QWidget) -> QLabel:

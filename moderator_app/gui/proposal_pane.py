@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 from moderator_app.gui.plain_text import (
     field_label,
     neutralise_with_offsets,
-    plain_label,
-    set_label_text,
+    plain_field,
+    plain_tooltip,
+    set_field_text,
     single_line,
     utf16_offset,
 )
@@ -58,18 +59,10 @@ class ProposalPane(QWidget):
         self.row: QueueRow | None = None
         self._compact = False
 
-        self.author = plain_label()
-        self.author.setAccessibleName("Author's first name")
-        self.question = plain_label()
-        self.question.setAccessibleName("Question")
-        self.question.setWordWrap(True)
-        self.submitted = plain_label()
-        self.submitted.setAccessibleName("Submitted")
-        self.state = plain_label()
-        self.state.setAccessibleName("Decision state")
-
-        for label in (self.author, self.question, self.submitted, self.state):
-            label.setWordWrap(True)  # long untrusted names must not widen the window
+        self.author = plain_field("Author's first name")
+        self.question = plain_field("Question")
+        self.submitted = plain_field("Submitted")
+        self.state = plain_field("Decision state")
         facts = QFormLayout()
         facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         facts.addRow(field_label("Author:", self.author), self.author)
@@ -130,22 +123,23 @@ class ProposalPane(QWidget):
         self.similar.clear()
         self.findings.clear()
         if row is None:
-            for label in (self.author, self.question, self.submitted, self.state):
-                set_label_text(label, "")
+            for field in (self.author, self.question, self.submitted, self.state):
+                set_field_text(field, "")
             self.content.setPlainText("Nothing to show: the queue is empty for these filters.")
             self.content.setExtraSelections([])
             return
         now = now or datetime.now(UTC)
-        set_label_text(self.author, row.author_first_name or "(no first name)")
-        set_label_text(self.question, question_title or row.question, single=True)
+        set_field_text(self.author, row.author_first_name or "(no first name)")
+        set_field_text(self.question, question_title or row.question)
+        self.question.setToolTip(plain_tooltip(question_title or row.question))
         age = now - row.created_at
         overdue = "  — over the 48 h promise" if age >= PROMISE and not row.decided else ""
-        set_label_text(
+        set_field_text(
             self.submitted,
             f"{row.created_at:%Y-%m-%d %H:%M} UTC ({format_age(age)} ago){overdue} · "
             f"{row.language}",
         )
-        set_label_text(self.state, row.shown_status)
+        set_field_text(self.state, row.shown_status)
         shown, offsets = neutralise_with_offsets(row.content)
         self.content.setPlainText(shown)
         self._highlight(shown, offsets, findings)
@@ -176,7 +170,7 @@ class ProposalPane(QWidget):
             char_format = QTextCharFormat()
             colour = VIOLATION_COLOUR if _finding_kind(finding) == "violation" else HINT_COLOUR
             char_format.setBackground(colour)
-            char_format.setToolTip(str(getattr(finding, "message", "")))
+            char_format.setToolTip(plain_tooltip(str(getattr(finding, "message", ""))))
             selection.cursor = cursor
             selection.format = char_format
             selections.append(selection)

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from moderator_app.core.models import ACTIVE_SYNC_STATES, Claim, Decision, Proposal
-from moderator_app.gui.plain_text import single_line
+from moderator_app.gui.plain_text import plain_tooltip, single_line
 
 SessionFactory = Callable[[], Session]
 FindingsFor = Callable[["QueueRow"], Sequence[Any]]
@@ -401,7 +401,7 @@ class QueueModel(QAbstractTableModel):
             if column == self.AGE:
                 return f"Submitted {row.created_at:%Y-%m-%d %H:%M} UTC; decision promised in 48 h"
             if column == self.CONTENT:
-                return single_line(row.content, 500)
+                return plain_tooltip(row.content)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AGE and not row.decided:
             age = self._now() - row.created_at

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLineEdit
 
 from moderator_app.gui.charter_pane import ClauseView
 from moderator_app.gui.decision_bar import DecisionBar
-from moderator_app.gui.plain_text import neutralise
+from moderator_app.gui.plain_text import neutralise, plain_tooltip
 from moderator_app.gui.proposal_pane import ProposalPane
 from moderator_app.gui.queue_model import QueueRow
 from tests.gui.conftest import T0
@@ -68,7 +69,8 @@ def test_untrusted_name_and_text_stay_plain(qtbot) -> None:
     pane = ProposalPane()
     qtbot.addWidget(pane)
     pane.show_row(row("<b>Il faut</b>", name="<i>Bob</i>\r\nBcc: x"), now=T0 + timedelta(hours=50))
-    assert pane.author.textFormat() == Qt.TextFormat.PlainText
+    assert isinstance(pane.author, QLineEdit)  # a line edit never interprets markup
+    assert pane.author.isReadOnly()
     assert pane.author.text() == "<i>Bob</i> ⏎ Bcc: x"
     assert pane.content.toPlainText() == "<b>Il faut</b>"
     assert "over the 48 h promise" in pane.submitted.text()
@@ -146,3 +148,11 @@ def test_buttons_mirror_their_actions(qtbot) -> None:
     assert triggered == [True]
     action.setEnabled(False)
     assert not button.isEnabled()
+
+
+def test_tooltips_of_untrusted_text_are_escaped() -> None:
+    tip = plain_tooltip("<img src='/etc/passwd'> & <b>x</b>\u202e")
+    assert tip.startswith("<p ")
+    assert "<img" not in tip
+    assert "<b>" not in tip
+    assert "&lt;img src='/etc/passwd'&gt; &amp; &lt;b&gt;x&lt;/b&gt;⟦RLO⟧" in tip
