@@ -21,12 +21,7 @@ from typing import Any, TextIO
 
 from moderator_app.core.errors import UserError
 from moderator_app.core.paths import resolve_home
-from moderator_app.demo.environment import (
-    FIRST_CLAIM,
-    DemoEnvironment,
-    demo_home_under,
-    utc_now,
-)
+from moderator_app.demo.environment import DemoEnvironment, demo_home_under, utc_now
 
 
 def register(subparsers: Any) -> None:
@@ -95,17 +90,15 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_mode(args: argparse.Namespace, demo: DemoEnvironment, out: TextIO) -> int:
-    report = demo.sync(claim=FIRST_CLAIM)
+    # The environment synced once already; this pulls what the colleague claimed since.
+    report = demo.sync()
+    if not report.online:
+        raise UserError(f"the demo hub did not answer: {report.offline_reason}")
     if args.headless_check:
         caught = demo.rehearse_refusal()
         _print_summary(demo, out)
         for mail in caught:
             print(f"mail caught:  {mail.to} | {mail.subject} | {mail.path.name}", file=out)
-        print(
-            f"first sync:   pulled {report.pulled}, claimed {report.claimed}, "
-            f"online {report.online}",
-            file=out,
-        )
         return 0
     if args.no_gui:
         _print_summary(demo, out)
@@ -131,6 +124,8 @@ def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:
         f"cached:       {summary.cached_proposals} in the demo moderator's cache ({statuses})",
         file=out,
     )
+    claims = ", ".join(f"{name} {count}" for name, count in summary.claims_by_moderator.items())
+    print(f"claimed:      {claims or 'nothing'}", file=out)
     out.flush()
 
 

@@ -81,6 +81,7 @@ def utc_now() -> datetime:
 class DemoSummary:
     hub_proposals: int
     cached_by_status: dict[str, int]
+    claims_by_moderator: dict[str, int]
     caught_mails: int
 
     @property
@@ -178,6 +179,9 @@ class DemoEnvironment:
             self._catcher = stack.enter_context(MailCatcher(self.mail_folder))
             self._log_in(hub)
             self._configure_mail(self._catcher)
+            # The demo moderator holds the oldest proposals; the colleague holds the next few.
+            self.sync(claim=FIRST_CLAIM)
+            self._colleague_claims(hub)
             self._stack = stack.pop_all()
 
     def stop(self) -> None:
@@ -224,12 +228,17 @@ class DemoEnvironment:
         now = self.now()
         self.corpus = corpus = build_corpus(now, count=self.count, seed=self.seed)
         hub.ingest(question=QUESTION_SLUG, proposals=ingest_models(corpus))
-        # A colleague already worked on the consultation, and holds a few proposals right now.
+        # A colleague already worked on the consultation.
         charter = load_charter(default_charter_dir())
         with self._http() as http:
             colleague = HubClient(http, hub.url, self.users[COLLEAGUE].token)
             plan = plan_history(corpus, now, seed=self.seed)
             apply_history(colleague, plan, charter_version=charter.version)
+
+    def _colleague_claims(self, hub: EmbeddedHub) -> None:
+        """The colleague is at work too: a few proposals are claimed by someone else."""
+        with self._http() as http:
+            colleague = HubClient(http, hub.url, self.users[COLLEAGUE].token)
             colleague.claim(COLLEAGUE_CLAIMS, QUESTION_SLUG, ttl_seconds=8 * 3600)
 
     def _log_in(self, hub: EmbeddedHub) -> None:
@@ -346,6 +355,17 @@ class DemoEnvironment:
             ).all()
         return {status: count for status, count in sorted(rows)}
 
+    def claims_by_moderator(self) -> dict[str, int]:
+        """Who holds claims, as the demo moderator's cache last saw them."""
+        with (
+            open_database(cache_path(self.home)) as database,
+            database.session() as session,
+        ):
+            rows = session.execute(
+                select(Claim.moderator, func.count()).group_by(Claim.moderator)
+            ).all()
+        return {moderator: count for moderator, count in sorted(rows)}
+
     def cached_proposal_count(self) -> int:
         return sum(self.cached_by_status().values())
 
@@ -353,5 +373,6 @@ class DemoEnvironment:
         return DemoSummary(
             hub_proposals=self.hub_proposal_count(),
             cached_by_status=self.cached_by_status(),
+            claims_by_moderator=self.claims_by_moderator(),
             caught_mails=len(list_caught_mails(self.mail_folder)),
         )

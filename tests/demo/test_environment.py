@@ -147,7 +147,6 @@ def test_a_colleague_already_decided_part_of_the_consultation(demo: DemoEnvironm
         database.session() as session,
     ):
         decided = session.scalars(select(Proposal).where(Proposal.status != "pending")).all()
-        claims = session.scalars(select(Claim)).all()
     assert {p.hub_decision_moderator for p in decided} == {COLLEAGUE}
     clause_ids = set(CLAUSE_OF_FLAW.values())
     assert all(p.hub_decision_clause in clause_ids for p in decided if p.status == "refused")
@@ -157,14 +156,33 @@ def test_a_colleague_already_decided_part_of_the_consultation(demo: DemoEnvironm
     assert all(p.content != p.original_content for p in corrected)
     # Proposals younger than a few hours are still waiting for everyone.
     assert all(NOW - p.created_at >= UNTOUCHED_AGE for p in decided)
-    assert len(claims) == COLLEAGUE_CLAIMS
-    assert {c.moderator for c in claims} == {COLLEAGUE}
+    assert demo.claims_by_moderator() == {MODERATOR: FIRST_CLAIM, COLLEAGUE: COLLEAGUE_CLAIMS}
+
+
+def test_the_moderator_holds_the_oldest_proposals_with_their_addresses(
+    demo: DemoEnvironment,
+) -> None:
+    with (
+        open_database(cache_path(demo.home)) as database,
+        database.session() as session,
+    ):
+        pending = session.scalars(
+            select(Proposal).where(Proposal.status == "pending").order_by(Proposal.created_at)
+        ).all()
+        holders = {c.proposal_id: c.moderator for c in session.scalars(select(Claim))}
+    # The top of the queue is the demo moderator's, so the first refusals can be mailed...
+    oldest = pending[:FIRST_CLAIM]
+    assert [holders.get(p.id) for p in oldest] == [MODERATOR] * FIRST_CLAIM
+    assert sum(p.author_email is not None for p in oldest) > FIRST_CLAIM * 0.7
+    # ...and right after it come proposals a colleague is working on.
+    following = pending[FIRST_CLAIM : FIRST_CLAIM + COLLEAGUE_CLAIMS]
+    assert [holders.get(p.id) for p in following] == [COLLEAGUE] * COLLEAGUE_CLAIMS
+    # Personal data stays with whoever holds the proposal.
+    assert all(p.author_email is None for p in pending if holders.get(p.id) != MODERATOR)
 
 
 def test_the_refusal_loop_ends_in_the_catcher(tmp_path: Path) -> None:
     with DemoEnvironment(tmp_path / "home", count=300, now=lambda: NOW) as demo:
-        report = demo.sync(claim=FIRST_CLAIM)
-        assert report.claimed == FIRST_CLAIM
         caught = demo.rehearse_refusal()
         assert len(caught) == 1
         message = read_caught_mail(caught[0].path)
