@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QLineEdit, QMessageBox
@@ -22,12 +21,7 @@ from moderator_app.core.charter import default_charter_dir, load_charter
 from moderator_app.core.credentials import Credentials, default_backend, hub_token_name
 from moderator_app.core.database import Database, cache_path, open_database
 from moderator_app.core.errors import UserError
-from moderator_app.core.hubclient import DEFAULT_TIMEOUT
-from moderator_app.core.mail.config import load_settings, sender_for
-from moderator_app.core.mail.outbox import send_sendable
-from moderator_app.core.mail.render import MailRenderer, default_templates_dir
 from moderator_app.core.paths import project_root
-from moderator_app.core.sync import SyncProgress, run_sync
 from moderator_app.gui.main_window import MainWindow
 from moderator_app.gui.services import WorkbenchServices
 from moderator_app.gui.settings import WorkbenchSettings
@@ -52,6 +46,14 @@ def make_sync_runner(
     """The job the sync worker runs: one full sync, then the refusal mails that became sendable."""
 
     def run(claim: int, progress: Progress) -> tuple[Any, str | None]:
+        # Loaded here, on the worker thread: the window does not wait for the network stack.
+        import httpx
+
+        from moderator_app.core.hubclient import DEFAULT_TIMEOUT
+        from moderator_app.core.mail.config import load_settings, sender_for
+        from moderator_app.core.mail.outbox import send_sendable
+        from moderator_app.core.sync import SyncProgress, run_sync
+
         def report_progress(step: SyncProgress) -> None:
             progress(step.phase, step.done)
 
@@ -120,8 +122,8 @@ def open_workbench(
     if token is None and ask_token:
         token = _ask_token(account.user, account.hub_url, credentials)
     charter = load_charter(charter_dir or default_charter_dir())
-    templates = templates_dir or default_templates_dir(project_root())
-    renderer = MailRenderer(templates) if templates.is_dir() else None
+    # As core.mail.render.default_templates_dir; the renderer itself loads on first use.
+    templates = templates_dir or project_root() / "templates" / "mail"
     database = open_database(cache_path(home))
     try:
         services = WorkbenchServices(
@@ -130,7 +132,7 @@ def open_workbench(
             moderator=account.user,
             charter=charter,
             hub_url=account.hub_url,
-            renderer=renderer,
+            templates_dir=templates,
             sync_runner=(
                 make_sync_runner(home, database, credentials, account.hub_url, account.user, token)
                 if token
@@ -142,6 +144,12 @@ def open_workbench(
         database.close()
         raise
     return window
+
+
+def preload() -> None:
+    """Load what the first decision needs once the window is up, so it is instant too."""
+    import moderator_app.core.mail.outbox
+    import moderator_app.core.triage  # noqa: F401
 
 
 def run_workbench(
@@ -164,6 +172,7 @@ def run_workbench(
     try:
         window.show()
         QTimer.singleShot(0, window.request_sync)
+        QTimer.singleShot(100, preload)
         return int(app.exec())
     finally:
         window.close()

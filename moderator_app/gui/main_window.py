@@ -43,7 +43,6 @@ from moderator_app.core.models import (
     Proposal,
     Question,
 )
-from moderator_app.core.triage import decide, drop_conflict, undo
 from moderator_app.gui.charter_pane import CharterPane, clause_views
 from moderator_app.gui.conflicts_view import ConflictsView
 from moderator_app.gui.decision_bar import DecisionBar
@@ -668,6 +667,8 @@ class MainWindow(QMainWindow):
         """Record a decision through the core; show the next proposal at once. None on failure."""
         row = self.model.row_at(self.model.row_of(request.proposal_id))
         hook = self.services.refusal_hook(row) if row and request.outcome == "refuse" else None
+        from moderator_app.core.triage import decide  # pydantic loads after the first paint
+
         try:
             decision = decide(
                 self.services.database,
@@ -697,6 +698,8 @@ class MainWindow(QMainWindow):
 
     def take_back(self, decision_id: str, proposal_id: int) -> bool:
         """Undo an unsent decision and show its proposal again; False if it cannot be undone."""
+        from moderator_app.core.triage import undo
+
         try:
             undo(self.services.database, decision_id, actor=self.services.moderator)
         except UserError as error:
@@ -730,6 +733,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"Proposal #{proposal_id} is not in the local cache any more.")
 
     def drop_conflict(self, decision_id: str) -> None:
+        from moderator_app.core.triage import drop_conflict
+
         try:
             drop_conflict(self.services.database, decision_id, actor=self.services.moderator)
         except UserError as error:

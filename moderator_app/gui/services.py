@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,12 +20,13 @@ from moderator_app.core.charter import Charter
 from moderator_app.core.charter.prechecks import Finding, run_prechecks
 from moderator_app.core.database import Database
 from moderator_app.core.errors import UserError
-from moderator_app.core.mail.outbox import queue_refusal_mail, refusal_mail_hook
-from moderator_app.core.mail.render import MailRenderer
 from moderator_app.core.models import Decision, MailOutbox, Proposal, Question
-from moderator_app.core.triage import CharterRef, DecisionHook
 from moderator_app.gui.queue_model import QueueRow
 from moderator_app.gui.sync_worker import SyncRunner
+
+if TYPE_CHECKING:  # the mail modules (Jinja2) and triage (pydantic) load after the first paint
+    from moderator_app.core.mail.render import MailRenderer
+    from moderator_app.core.triage import CharterRef, DecisionHook
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,26 @@ class WorkbenchServices:
     charter: Charter
     hub_url: str | None = None
     sync_runner: SyncRunner | None = None
-    renderer: MailRenderer | None = None
+    templates_dir: Path | None = None
     now: Callable[[], datetime] = utc_now
     question_titles: dict[str, str] = field(default_factory=dict)
 
+    _renderer: MailRenderer | None = field(default=None, init=False, repr=False)
+
+    @property
+    def renderer(self) -> MailRenderer | None:
+        """The mail renderer the outbox uses, created on first use (None without templates)."""
+        if self._renderer is None and self.templates_dir is not None:
+            from moderator_app.core.mail.render import MailRenderer
+
+            if self.templates_dir.is_dir():
+                self._renderer = MailRenderer(self.templates_dir)
+        return self._renderer
+
     @property
     def charter_ref(self) -> CharterRef:
+        from moderator_app.core.triage import CharterRef
+
         return CharterRef.of(self.charter.version, [clause.id for clause in self.charter.clauses])
 
     def load_question_titles(self) -> None:
@@ -67,21 +82,27 @@ class WorkbenchServices:
 
     def refusal_hook(self, row: QueueRow) -> DecisionHook | None:
         """Queues the refusal mail in the decision's transaction (None without templates)."""
-        if self.renderer is None:
+        renderer = self.renderer
+        if renderer is None:
             return None
+        from moderator_app.core.mail.outbox import refusal_mail_hook
+
         flagged = {finding.clause_id for finding in self.findings(row)}
         return refusal_mail_hook(
             self.charter,
-            self.renderer,
+            renderer,
             now=self.now,
             automated_checks=lambda _proposal, decision: decision.clause_id in flagged,
         )
 
     def preview_mail(self, row: QueueRow, clause_id: str, note: str) -> str:
         """The refusal mail as the outbox would queue it now (same code, nothing written)."""
-        if self.renderer is None:
+        renderer = self.renderer
+        if renderer is None:
             clause = self.charter.clause(clause_id)
             return f"(No mail templates found.)\n\n{clause.number}. {clause.title}"
+        from moderator_app.core.mail.outbox import queue_refusal_mail
+
         flagged = any(finding.clause_id == clause_id for finding in self.findings(row))
         with self.database.session() as session:
             proposal = session.get(Proposal, row.id)
@@ -106,7 +127,7 @@ class WorkbenchServices:
                     decision,
                     proposal,
                     self.charter,
-                    self.renderer,
+                    renderer,
                     now=self.now(),
                     automated_checks=flagged,
                 )

@@ -9,7 +9,7 @@ with the next sync.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -38,15 +38,11 @@ from PySide6.QtWidgets import (
 )
 
 from moderator_app.core.errors import UserError
-from moderator_app.core.mail.outbox import (
-    MailDetail,
-    MailSummary,
-    find_mails,
-    mail_detail,
-    resend_mail,
-)
 from moderator_app.core.models import MAIL_STATES
 from moderator_app.gui.plain_text import field_label, neutralise, set_label_text, single_line
+
+if TYPE_CHECKING:  # the mail modules load on first use, after the window has painted
+    from moderator_app.core.mail.outbox import MailDetail, MailSummary
 
 
 class MailListModel(QAbstractTableModel):
@@ -246,6 +242,8 @@ class SupportTab(QWidget):
         if self.use_dates.isChecked():
             since = self.since_field.date().toPython()  # type: ignore[assignment]
             until = self.until_field.date().toPython()  # type: ignore[assignment]
+        from moderator_app.core.mail.outbox import find_mails
+
         try:
             with self.services.database.session() as session:
                 rows = find_mails(
@@ -271,6 +269,8 @@ class SupportTab(QWidget):
         if mail is None:
             self.ledger.setPlainText("")
             return
+        from moderator_app.core.mail.outbox import mail_detail
+
         try:
             with self.services.database.session() as session:
                 detail = mail_detail(session, mail.id)
@@ -286,6 +286,8 @@ class SupportTab(QWidget):
             set_label_text(self.feedback, "Pick a mail first.")
             return
         address = self.resend_to.text().strip()
+        from moderator_app.core.mail.outbox import resend_mail
+
         try:
             with self.services.database.write() as session:
                 resent = resend_mail(
