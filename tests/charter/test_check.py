@@ -274,3 +274,17 @@ def test_missing_charter_directory_is_one_problem(tmp_path: Path) -> None:
         f"{tmp_path / 'nowhere' / 'charter.toml'}: cannot read the charter: No such file or "
         "directory"
     ]
+
+
+def test_a_render_error_in_one_clause_branch_names_that_clause(
+    charter_dir: Path, templates_dir: Path
+) -> None:
+    text = templates_dir / "refusal.fr.txt.j2"
+    text.write_text(
+        text.read_text()
+        + '{% if clause_id == "hard-to-read" %}{{ clause_tips.example }}{% endif %}\n'
+    )
+    assert problem_lines(charter_dir, templates_dir) == [
+        f"{text}: clause 'hard-to-read': rendering with sample data fails: Mail template "
+        "refusal.fr.txt.j2/.html: 'str object' has no attribute 'example'"
+    ]

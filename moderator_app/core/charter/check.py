@@ -112,11 +112,15 @@ def _template_problems(charter: Charter, templates_dir: Path) -> tuple[list[Prob
         for lang in charter.languages:
             if lang not in languages or (name, lang) in statically_broken:
                 continue
+            reported: set[str] = set()  # one line per distinct error, naming its first clause
             for clause in clauses:
                 try:
                     renderer.render(name, lang, _clause_context(charter, clause, lang))
                     rendered += 1
                 except MailTemplateError as error:
+                    if str(error) in reported:
+                        continue
+                    reported.add(str(error))
                     problems.append(
                         Problem(
                             templates_dir / f"{name}.{lang}.txt.j2",
@@ -124,7 +128,6 @@ def _template_problems(charter: Charter, templates_dir: Path) -> tuple[list[Prob
                             clause.id,
                         )
                     )
-                    break  # the same error would repeat for every clause
     return problems, rendered
 
 
