@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -310,20 +311,21 @@ class SyncEngine:
 
     def prepare(self) -> int:
         """Bind the cache to this hub (refusing one holding another hub's data); the cursor."""
-        with self.database.write() as session:
+        with self.database.session() as session:
             states = session.scalars(select(HubSyncState)).all()
-            others = [state.hub_url for state in states if state.hub_url != self.hub_url]
-            if others:
-                raise UserError(
-                    f"this data directory caches hub {others[0]}, not {self.hub_url}; "
-                    "use another --home for another hub"
-                )
-            state = session.get(HubSyncState, self.hub_url)
-            if state is None:
-                state = HubSyncState(hub_url=self.hub_url, cursor=0)
-                session.add(state)
-            state.last_attempt_at = self.now()
-            return state.cursor
+        others = [state.hub_url for state in states if state.hub_url != self.hub_url]
+        if others:
+            raise UserError(
+                f"this data directory caches hub {others[0]}, not {self.hub_url}; "
+                "use another --home for another hub"
+            )
+        mine = [state for state in states if state.hub_url == self.hub_url]
+        if mine:
+            return mine[0].cursor
+        with self.database.write() as session:
+            if session.get(HubSyncState, self.hub_url) is None:
+                session.add(HubSyncState(hub_url=self.hub_url, cursor=0))
+        return 0
 
     # push ------------------------------------------------------------------------------------
 
@@ -343,6 +345,12 @@ class SyncEngine:
 
     def _take_batch(self, attempted: set[str]) -> list[tuple[Decision, wire.DecisionIn | None]]:
         now = self.now()
+        with self.database.session() as session:  # nothing to send: no write transaction
+            waiting = select(Decision.id).where(Decision.sync_state.in_(ACTIVE_SYNC_STATES))
+            if attempted:
+                waiting = waiting.where(Decision.id.not_in(attempted))
+            if session.scalar(waiting.limit(1)) is None:
+                return []
         with self.database.write() as session:
             query = select(Decision).where(Decision.sync_state.in_(ACTIVE_SYNC_STATES))
             if attempted:  # an answer-less decision waits for the next sync, no endless loop
@@ -405,33 +413,58 @@ class SyncEngine:
     # pull ------------------------------------------------------------------------------------
 
     def pull(self, report: SyncReport) -> None:
-        """Pull every change after the stored cursor, one transaction per page."""
+        """Pull every change after the stored cursor, one transaction per page.
+
+        The next page is fetched (and parsed) on a helper thread while this one is stored; it is
+        only stored after this page and its cursor are committed, so the order of commits, and
+        what a crash leaves behind, are those of a plain loop.
+        """
         with self.database.session() as session:
             state = session.get(HubSyncState, self.hub_url)
             cursor = state.cursor if state is not None else 0
         self._store_questions()
-        while True:
-            page = self.hub.proposals(since=cursor, limit=self.page_size)
-            now = self.now()
-            with self.database.write() as session:
-                report.applied += store_items(session, page.items, now)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch") as fetcher:
+            upcoming = fetcher.submit(self.hub.proposals, since=cursor, limit=self.page_size)
+            while True:
+                page = upcoming.result()
                 new_cursor = max(cursor, page.next_cursor)
-                session.execute(
-                    update(HubSyncState)
-                    .where(HubSyncState.hub_url == self.hub_url)
-                    .values(cursor=new_cursor, last_pull_at=now)
-                )
-            report.pulled += len(page.items)
-            report.cursor = new_cursor
-            self.progress(SyncProgress("pull", report.pulled, new_cursor))
-            if not page.has_more or new_cursor == cursor:
-                return
-            cursor = new_cursor
+                more = page.has_more and new_cursor != cursor
+                if more:
+                    upcoming = fetcher.submit(
+                        self.hub.proposals, since=new_cursor, limit=self.page_size
+                    )
+                if page.items or new_cursor != cursor:
+                    now = self.now()
+                    with self.database.write() as session:
+                        report.applied += store_items(session, page.items, now)
+                        session.execute(
+                            update(HubSyncState)
+                            .where(HubSyncState.hub_url == self.hub_url)
+                            .values(cursor=new_cursor, last_pull_at=now)
+                        )
+                report.pulled += len(page.items)
+                report.cursor = new_cursor
+                self.progress(SyncProgress("pull", report.pulled, new_cursor))
+                if not more:
+                    return
+                cursor = new_cursor
 
     def _store_questions(self) -> None:
         questions = self.hub.questions()
+        with self.database.session() as session:
+            known = {
+                (q.slug, q.title, q.language, q.rewrite_url_template)
+                for q in session.scalars(select(Question)).all()
+            }
+        fresh = [
+            q
+            for q in questions
+            if (q.slug, q.title, q.language, q.rewrite_url_template) not in known
+        ]
+        if not fresh:  # the usual case: no write, no fsync
+            return
         with self.database.write() as session:
-            for question in questions:
+            for question in fresh:
                 session.merge(
                     Question(
                         slug=question.slug,
@@ -543,6 +576,7 @@ class SyncEngine:
             state = session.get(HubSyncState, self.hub_url)
             if state is None:
                 return
+            state.last_attempt_at = now
             state.last_error = error
             if error is None:
                 state.last_sync_at = now
