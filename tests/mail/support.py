@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from moderator_app.core.charter import Charter
 from moderator_app.core.database import Database
-from moderator_app.core.mail.outbox import refusal_mail_hook
+from moderator_app.core.mail.outbox import prechecks_flagged, refusal_mail_hook
 from moderator_app.core.mail.render import MailRenderer
 from moderator_app.core.mail.smtp import SmtpSender, SmtpSettings
 from moderator_app.core.models import MailOutbox, Proposal
@@ -172,7 +172,9 @@ def refuse(
         clause_id=clause_id,
         note=note,
         now=lambda: NOW,
-        on_recorded=refusal_mail_hook(charter, renderer, now=lambda: NOW),
+        on_recorded=refusal_mail_hook(
+            charter, renderer, now=lambda: NOW, automated_checks=prechecks_flagged(charter)
+        ),
     )
     return decision.id
 

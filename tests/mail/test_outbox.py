@@ -20,6 +20,7 @@ from moderator_app.core.mail.outbox import (
     NOT_REACHABLE,
     find_mails,
     mail_detail,
+    preview_refusal_mail,
     resend_mail,
     send_sendable,
 )
@@ -440,3 +441,26 @@ def test_an_address_the_hub_reveals_after_the_decision_is_used(
     server = smtp_server()
     assert send_sendable(database, server.sender(), Clock()).sent == 1
     assert server.handler.received[0].rcpt_tos == ["late@example.org"]
+
+
+def test_the_preview_is_the_mail_that_gets_queued(
+    database: Database, charter: Charter, renderer: MailRenderer
+) -> None:
+    add_proposal(database, 4, content="Il faut des formations en prison!!!")
+    with database.session() as session:
+        preview = preview_refusal_mail(
+            session, 4, "hard-to-read", charter, renderer, note="Merci !", now=NOW
+        )
+    refuse(database, charter, renderer, 4, "hard-to-read", note="Merci !")
+    [mail] = _mails(database)
+    assert preview.to_address == mail.to_address
+    assert preview.subject == mail.subject
+    reference = next(line for line in mail.body_text.splitlines() if "R-4-" in line)
+    assert preview.text == mail.body_text.replace(
+        reference, "Référence de la décision : R-4-········"
+    )
+    # The repeated "!!!" is a pre-check finding of this clause: the mail says automation helped.
+    assert "Des vérifications automatiques ont signalé" in mail.body_text
+    with database.session() as session:
+        other_clause = preview_refusal_mail(session, 4, "off-topic", charter, renderer)
+    assert other_clause.subject != preview.subject

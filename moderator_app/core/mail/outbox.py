@@ -87,6 +87,100 @@ def _language(proposal: Proposal, question: Question | None, charter: Charter) -
 # -- queueing ----------------------------------------------------------------------------------
 
 
+def refusal_context(
+    proposal: Proposal,
+    question: Question | None,
+    charter: Charter,
+    *,
+    clause_id: str,
+    language: str,
+    decided_at: datetime,
+    charter_version: str,
+    reference: str,
+    note: str | None,
+    automated_checks: bool,
+) -> dict[str, object]:
+    """The template variables of a refusal mail (MAIL_VARIABLES), from the cached data."""
+    clause = charter.clause(clause_id)
+    return {
+        "first_name": proposal.author_first_name,
+        "proposal_text": proposal.content,
+        "question_title": question.title if question else proposal.question,
+        "submitted_date": format_date(proposal.created_at.date(), language),
+        "decision_date": format_date(decided_at.date(), language),
+        "clause_id": clause.id,
+        "clause_number": clause.number,
+        "clause_title": clause.title.get(language, ""),
+        "clause_text": clause.text.get(language, ""),
+        "clause_tips": clause.tips.get(language, ""),
+        "charter_version": charter_version,
+        "charter_url": charter.public_url.get(language, ""),
+        "rewrite_url": proposal.rewrite_url or "",
+        "contest_text": charter.contest_text.get(language, ""),
+        "contest_url": charter.contest_url.get(language, ""),
+        "reference": reference,
+        "automated_checks": automated_checks,
+        "personal_note": note or "",
+    }
+
+
+@dataclass(frozen=True)
+class MailPreview:
+    """The refusal mail a moderator is about to cause, for the workbench's decision bar."""
+
+    to_address: str | None  # None: nobody will receive it (see `not_sent_reason`)
+    not_sent_reason: str | None
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+def preview_refusal_mail(
+    session: Session,
+    proposal_id: int,
+    clause_id: str,
+    charter: Charter,
+    renderer: MailRenderer,
+    *,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> MailPreview:
+    """The mail exactly as `decide(..., refuse)` with the mail hook would queue it now.
+
+    Only the reference number differs: it is fixed when the decision is recorded (its id), so the
+    preview shows "R-<proposal>-········". Raises KeyError for an unknown clause, UserError for a
+    proposal not in the cache.
+    """
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise UserError(f"proposal {proposal_id} is not in the local cache")
+    question = session.get(Question, proposal.question)
+    language = _language(proposal, question, charter)
+    context = refusal_context(
+        proposal,
+        question,
+        charter,
+        clause_id=clause_id,
+        language=language,
+        decided_at=now or utc_now(),
+        charter_version=charter.version,
+        reference=f"R-{proposal.id}-········",
+        note=note,
+        automated_checks=prechecks_flagged(charter)(proposal, clause_id),
+    )
+    rendered = renderer.render(charter.clause(clause_id).mail_template, language, context)
+    state, reason, address = _recipient(proposal)
+    return MailPreview(
+        to_address=address if state != "not_sent" else None,
+        not_sent_reason=reason,
+        language=language,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+    )
+
+
 def queue_refusal_mail(
     session: Session,
     decision: Decision,
@@ -116,26 +210,18 @@ def queue_refusal_mail(
     clause = charter.clause(decision.clause_id)
     question = session.get(Question, proposal.question)
     language = _language(proposal, question, charter)
-    context: dict[str, object] = {
-        "first_name": proposal.author_first_name,
-        "proposal_text": proposal.content,
-        "question_title": question.title if question else proposal.question,
-        "submitted_date": format_date(proposal.created_at.date(), language),
-        "decision_date": format_date(decision.decided_at.date(), language),
-        "clause_id": clause.id,
-        "clause_number": clause.number,
-        "clause_title": clause.title.get(language, ""),
-        "clause_text": clause.text.get(language, ""),
-        "clause_tips": clause.tips.get(language, ""),
-        "charter_version": decision.charter_version,
-        "charter_url": charter.public_url.get(language, ""),
-        "rewrite_url": proposal.rewrite_url or "",
-        "contest_text": charter.contest_text.get(language, ""),
-        "contest_url": charter.contest_url.get(language, ""),
-        "reference": reference_for(decision),
-        "automated_checks": automated_checks,
-        "personal_note": decision.note or "",
-    }
+    context = refusal_context(
+        proposal,
+        question,
+        charter,
+        clause_id=clause.id,
+        language=language,
+        decided_at=decision.decided_at,
+        charter_version=decision.charter_version,
+        reference=reference_for(decision),
+        note=decision.note,
+        automated_checks=automated_checks,
+    )
     rendered = renderer.render(clause.mail_template, language, context)
     state, reason, address = _recipient(proposal)
     mail = MailOutbox(
@@ -189,12 +275,12 @@ def refusal_mail_hook(
     renderer: MailRenderer,
     *,
     now: Clock = utc_now,
-    automated_checks: Callable[[Proposal, Decision], bool] | None = None,
+    automated_checks: Callable[[Proposal, str | None], bool] | None = None,
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
 ) -> DecisionHook:
     """The `on_recorded` hook for `moderator_app.core.triage.decide`: queues refusal mails.
 
-    `automated_checks(proposal, decision)` says whether automatic pre-checks pointed at the cited
+    `automated_checks(proposal, clause_id)` says whether automatic pre-checks pointed at the cited
     clause (the mail must say so); without it the mail says no automated means were used.
     """
 
@@ -204,7 +290,7 @@ def refusal_mail_hook(
         proposal = session.get(Proposal, decision.proposal_id)
         if proposal is None:  # decide() checked it exists in this very transaction
             raise UserError(f"proposal {decision.proposal_id} vanished from the local cache")
-        flagged = automated_checks(proposal, decision) if automated_checks else False
+        flagged = automated_checks(proposal, decision.clause_id) if automated_checks else False
         queue_refusal_mail(
             session,
             decision,
@@ -747,13 +833,13 @@ def resend_mail(
 # -- wiring for the CLI and the GUI -------------------------------------------------------------
 
 
-def prechecks_flagged(charter: Charter) -> Callable[[Proposal, Decision], bool]:
+def prechecks_flagged(charter: Charter) -> Callable[[Proposal, str | None], bool]:
     """Whether the charter's automatic pre-checks point at the clause a refusal cites."""
     from moderator_app.core.charter.prechecks import run_prechecks
 
-    def flagged(proposal: Proposal, decision: Decision) -> bool:
+    def flagged(proposal: Proposal, clause_id: str | None) -> bool:
         findings = run_prechecks(proposal.content, proposal, charter=charter)
-        return any(finding.clause_id == decision.clause_id for finding in findings)
+        return any(finding.clause_id == clause_id for finding in findings)
 
     return flagged
 
