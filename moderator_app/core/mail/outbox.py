@@ -167,7 +167,7 @@ def preview_refusal_mail(
         charter_version=charter.version,
         reference=f"R-{proposal.id}-········",
         note=note,
-        automated_checks=prechecks_flagged(charter)(proposal, clause_id),
+        automated_checks=_prechecks_point_at(charter, proposal, clause_id),
     )
     rendered = renderer.render(charter.clause(clause_id).mail_template, language, context)
     state, reason, address = _recipient(proposal)
@@ -275,12 +275,12 @@ def refusal_mail_hook(
     renderer: MailRenderer,
     *,
     now: Clock = utc_now,
-    automated_checks: Callable[[Proposal, str | None], bool] | None = None,
+    automated_checks: Callable[[Proposal, Decision], bool] | None = None,
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN,
 ) -> DecisionHook:
     """The `on_recorded` hook for `moderator_app.core.triage.decide`: queues refusal mails.
 
-    `automated_checks(proposal, clause_id)` says whether automatic pre-checks pointed at the cited
+    `automated_checks(proposal, decision)` says whether automatic pre-checks pointed at the cited
     clause (the mail must say so); without it the mail says no automated means were used.
     """
 
@@ -290,7 +290,7 @@ def refusal_mail_hook(
         proposal = session.get(Proposal, decision.proposal_id)
         if proposal is None:  # decide() checked it exists in this very transaction
             raise UserError(f"proposal {decision.proposal_id} vanished from the local cache")
-        flagged = automated_checks(proposal, decision.clause_id) if automated_checks else False
+        flagged = automated_checks(proposal, decision) if automated_checks else False
         queue_refusal_mail(
             session,
             decision,
@@ -833,13 +833,18 @@ def resend_mail(
 # -- wiring for the CLI and the GUI -------------------------------------------------------------
 
 
-def prechecks_flagged(charter: Charter) -> Callable[[Proposal, str | None], bool]:
-    """Whether the charter's automatic pre-checks point at the clause a refusal cites."""
+def _prechecks_point_at(charter: Charter, proposal: Proposal, clause_id: str | None) -> bool:
     from moderator_app.core.charter.prechecks import run_prechecks
 
-    def flagged(proposal: Proposal, clause_id: str | None) -> bool:
-        findings = run_prechecks(proposal.content, proposal, charter=charter)
-        return any(finding.clause_id == clause_id for finding in findings)
+    findings = run_prechecks(proposal.content, proposal, charter=charter)
+    return any(finding.clause_id == clause_id for finding in findings)
+
+
+def prechecks_flagged(charter: Charter) -> Callable[[Proposal, Decision], bool]:
+    """Whether the charter's automatic pre-checks point at the clause a refusal cites."""
+
+    def flagged(proposal: Proposal, decision: Decision) -> bool:
+        return _prechecks_point_at(charter, proposal, decision.clause_id)
 
     return flagged
 
