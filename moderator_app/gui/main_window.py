@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,6 +54,7 @@ from moderator_app.gui.queue_model import (
     QueueFilters,
     QueueModel,
     QueueRow,
+    count_rows,
 )
 from moderator_app.gui.services import WorkbenchServices
 from moderator_app.gui.settings import WorkbenchSettings
@@ -64,6 +65,7 @@ from moderator_app.gui.sync_worker import SyncController, SyncOutcome
 AUTO_SYNC_MS = 5 * 60 * 1000
 SIMILAR_DELAY_MS = 150
 SEARCH_DELAY_MS = 250
+PREFETCH_AHEAD = 60  # rows left below the current one when the next batch is fetched
 _WORD = re.compile(r"\w{4,}", re.UNICODE)
 
 
@@ -104,6 +106,8 @@ class DecisionCommand(QUndoCommand):
 
 
 class MainWindow(QMainWindow):
+    _counted = Signal(int, int, str)  # generation, total (-1: failed), error
+
     def __init__(self, services: WorkbenchServices, settings: WorkbenchSettings) -> None:
         super().__init__()
         self.services = services
@@ -167,15 +171,23 @@ class MainWindow(QMainWindow):
             self.actions_["take_offline"].setEnabled(False)
 
         # Counting a million rows takes a moment: done after the queue has painted.
+        self._count_pool = QThreadPool(self)
+        self._count_pool.setMaxThreadCount(1)
+        self._count_generation = 0
+        self._counted.connect(self._show_count)
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
-        self._count_timer.setInterval(0)
+        self._count_timer.setInterval(50)
         self._count_timer.timeout.connect(self._update_count)
         self._pending_marks: tuple[list, list[str]] = ([], [])
         self._charter_timer = QTimer(self)
         self._charter_timer.setSingleShot(True)
         self._charter_timer.setInterval(0)
         self._charter_timer.timeout.connect(self._update_charter)
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(30)
+        self._prefetch_timer.timeout.connect(self._prefetch)
         self._similar_timer = QTimer(self)
         self._similar_timer.setSingleShot(True)
         self._similar_timer.setInterval(SIMILAR_DELAY_MS)
@@ -473,10 +485,16 @@ class MainWindow(QMainWindow):
             now=self.services.now(),
         )
         self._update_decision_actions(row)
+        if row is not None and self.model.row_of(row.id) >= self.model.rowCount() - PREFETCH_AHEAD:
+            self._prefetch_timer.start()  # load the next batch before J reaches the end
         # The proposal paints first; the charter follows in the next turn of the event loop.
         self._pending_marks = (clauses, [finding.clause_id for finding in findings])
         self._charter_timer.start()
         self._similar_timer.start()
+
+    def _prefetch(self) -> None:
+        if self.model.canFetchMore(QModelIndex()):
+            self.model.fetchMore(QModelIndex())
 
     def _update_charter(self) -> None:
         clauses, marked = self._pending_marks
@@ -575,13 +593,32 @@ class MainWindow(QMainWindow):
         self._select_row(0)
 
     def _update_count(self) -> None:
-        try:
-            total = self.model.total_matching()
-        except UserError as error:
-            self.show_message(error.message)
+        """Count the matching proposals on a pool thread (a million rows take a moment)."""
+        self._count_generation += 1
+        generation = self._count_generation
+        filters = self.model.filters
+        set_label_text(self.queue_count, "counting…")
+
+        def count() -> None:
+            try:
+                with self.services.database.session() as session:
+                    total = count_rows(session, filters, self.services.moderator)
+            except UserError as error:
+                self._counted.emit(generation, -1, error.message)
+                return
+            self._counted.emit(generation, total, "")
+
+        self._count_pool.start(count)
+
+    def _show_count(self, generation: int, total: int, error: str) -> None:
+        if generation != self._count_generation:
+            return  # the filters changed since; a newer count is on its way
+        if total < 0:
+            set_label_text(self.queue_count, "")
+            self.show_message(error)
             return
         suffix = " before the pre-check filter" if self.model.filters.finding else ""
-        self.queue_count.setText(f"{total} proposals{suffix}")
+        set_label_text(self.queue_count, f"{total} proposals{suffix}")
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -864,6 +901,7 @@ class MainWindow(QMainWindow):
         if self.sync is not None:
             self._auto_sync.stop()
             self.sync.shutdown()
+        self._count_pool.waitForDone()
         super().closeEvent(event)
 
 

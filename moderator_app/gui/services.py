@@ -6,21 +6,20 @@ charter and hub, and lets several accounts run side by side with different `--ho
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from moderator_app.core.charter import Charter
 from moderator_app.core.charter.prechecks import Finding, run_prechecks
 from moderator_app.core.database import Database
 from moderator_app.core.errors import UserError
-from moderator_app.core.models import Decision, MailOutbox, Proposal, Question
+from moderator_app.core.models import Question
+from moderator_app.gui.plain_text import single_line
 from moderator_app.gui.queue_model import QueueRow
 from moderator_app.gui.sync_worker import SyncRunner
 
@@ -85,84 +84,40 @@ class WorkbenchServices:
         renderer = self.renderer
         if renderer is None:
             return None
-        from moderator_app.core.mail.outbox import refusal_mail_hook
+        from moderator_app.core.mail.outbox import prechecks_flagged, refusal_mail_hook
 
-        flagged = {finding.clause_id for finding in self.findings(row)}
         return refusal_mail_hook(
             self.charter,
             renderer,
             now=self.now,
-            automated_checks=lambda _proposal, decision: decision.clause_id in flagged,
+            automated_checks=prechecks_flagged(self.charter),
         )
 
     def preview_mail(self, row: QueueRow, clause_id: str, note: str) -> str:
-        """The refusal mail as the outbox would queue it now (same code, nothing written)."""
+        """The refusal mail exactly as the hook above would queue it now (the mail part's
+        preview: same context and renderer; only the reference number is fixed on confirm)."""
         renderer = self.renderer
         if renderer is None:
             clause = self.charter.clause(clause_id)
             return f"(No mail templates found.)\n\n{clause.number}. {clause.title}"
-        from moderator_app.core.mail.outbox import queue_refusal_mail
+        from moderator_app.core.mail.outbox import preview_refusal_mail
 
-        flagged = any(finding.clause_id == clause_id for finding in self.findings(row))
-        with self.database.session() as session:
-            proposal = session.get(Proposal, row.id)
-            if proposal is None:
-                return "This proposal is no longer in the local cache."
-            decision = Decision(
-                id=str(uuid.uuid4()),
-                proposal_id=row.id,
-                proposal_version=row.version,
-                outcome="refuse",
-                clause_id=clause_id,
-                charter_version=self.charter.version,
-                note=note or None,
-                moderator=self.moderator,
-                decided_at=self.now(),
-                sync_state="unsent",
-            )
-            recorder = _PreviewSession(session)
-            try:
-                mail = queue_refusal_mail(
-                    cast(Session, recorder),
-                    decision,
-                    proposal,
+        try:
+            with self.database.session() as session:
+                mail = preview_refusal_mail(
+                    session,
+                    row.id,
+                    clause_id,
                     self.charter,
                     renderer,
+                    note=note or None,
                     now=self.now(),
-                    automated_checks=flagged,
                 )
-            except UserError as error:
-                return f"The mail cannot be rendered: {error.message}"
-            finally:
-                session.expunge_all()
-                session.rollback()
-        to = f"{mail.to_name} <{mail.to_address}>" if mail.to_address else "(nobody)"
-        lines = [f"To: {to}", f"Subject: {mail.subject}"]
-        if mail.state == "not_sent":
-            lines.append(f"Not sent: {mail.last_error}")
+        except UserError as error:
+            return f"The mail cannot be shown: {error.message}"
+        to = f"{single_line(row.author_first_name, 80)} <{mail.to_address}>"
+        lines = [f"To: {to if mail.to_address else '(nobody)'}", f"Subject: {mail.subject}"]
+        if mail.not_sent_reason:
+            lines.append(f"Not sent: {mail.not_sent_reason}")
         lines.append("(The reference number is fixed when you confirm.)")
-        return "\n".join(lines) + "\n\n" + mail.body_text
-
-
-class _PreviewSession:
-    """Reads through a real session; keeps what would be added instead of writing it."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.added: list[Any] = []
-
-    def scalar(self, statement: Any) -> Any:
-        if getattr(statement, "column_descriptions", None) and any(
-            description.get("entity") is MailOutbox for description in statement.column_descriptions
-        ):
-            return None  # a fresh decision has no mail yet
-        return self._session.scalar(statement)
-
-    def get(self, entity: Any, ident: Any) -> Any:
-        return self._session.get(entity, ident)
-
-    def add(self, instance: Any) -> None:
-        self.added.append(instance)
-
-    def flush(self) -> None:
-        return None
+        return "\n".join(lines) + "\n\n" + mail.text
