@@ -104,9 +104,7 @@ def _run_mode(args: argparse.Namespace, demo: DemoEnvironment, out: TextIO) -> i
         _print_summary(demo, out)
         _serve_until_interrupted(out)
         return 0
-    print(f"Opening the workbench as {demo.moderator.name}; close the window to stop.", file=out)
-    out.flush()
-    return _open_workbench(demo)
+    return _open_workbench(demo, out)
 
 
 def _print_summary(demo: DemoEnvironment, out: TextIO) -> None:
@@ -155,12 +153,38 @@ def _serve_until_interrupted(out: TextIO) -> None:
             print("Stopping the demo.", file=out, flush=True)
 
 
-def _open_workbench(demo: DemoEnvironment) -> int:
+def _open_workbench(demo: DemoEnvironment, out: TextIO) -> int:
     # Imported here: the headless modes must work where Qt cannot load.
     try:
         gui_app = importlib.import_module("moderator_app.gui.app")
+        qt_core = importlib.import_module("PySide6.QtCore")
     except ImportError as error:
         raise UserError(
             f"the workbench window cannot start ({error}); try `moderator-app demo --no-gui`"
         ) from error
-    return int(gui_app.run_workbench(demo.home, keyring_backend=demo.keyring))
+    app = gui_app.application(sys.argv[:1])
+    # Ctrl+C or SIGTERM in the terminal closes the window, so the demo still stops cleanly. Qt's
+    # event loop keeps Python from running signal handlers; a short timer lets them through.
+    ticker = qt_core.QTimer()
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+
+    def quit_window(_signum: int, _frame: FrameType | None) -> None:
+        app.quit()
+        # Also once the event loop runs, in case the signal came before it started.
+        qt_core.QTimer.singleShot(0, app.quit)
+
+    previous = {
+        signum: signal.signal(signum, quit_window) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        print(
+            f"Opening the workbench as {demo.moderator.name}; close the window to stop.",
+            file=out,
+            flush=True,
+        )
+        return int(gui_app.run_workbench(demo.home, keyring_backend=demo.keyring))
+    finally:
+        ticker.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

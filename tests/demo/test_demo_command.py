@@ -151,3 +151,32 @@ def test_a_display_or_a_qt_platform_is_enough() -> None:
     check_display({}, "darwin")
     with pytest.raises(UserError, match="no display"):
         check_display({}, "linux")
+
+
+def test_the_window_opens_on_the_demo_and_ctrl_c_closes_it_cleanly(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    environ = _environ(tmp_path)
+    environ["QT_QPA_PLATFORM"] = "offscreen"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moderator_app", "demo", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("Opening the workbench as demo-moderator"):
+                break
+        # The window saves its settings in the demo's home once it has been shown and closed.
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "The demo has stopped" in stdout
+    assert (home / "workbench.ini").is_file()
