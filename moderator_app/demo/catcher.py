@@ -165,6 +165,22 @@ class CaughtMessage:
     html: str | None
     headers: tuple[tuple[str, str], ...]
 
+    def as_plain_text(self) -> str:
+        """What a mail reader shows: the main headers, a blank line, the text part.
+
+        For a plain-text widget (never a rich-text one: the mail quotes the author's words).
+        """
+        date = self.mail.date.isoformat(sep=" ") if self.mail.date else "(no date)"
+        lines = [
+            f"From: {self.mail.sender}",
+            f"To: {self.mail.to}",
+            f"Date: {date}",
+            f"Subject: {self.mail.subject}",
+            "",
+            self.text,
+        ]
+        return "\n".join(lines)
+
 
 def _parse(path: Path) -> EmailMessage:
     with path.open("rb") as handle:

@@ -68,6 +68,9 @@ def test_reading_a_mail_gives_both_parts_as_text_and_the_envelope(tmp_path: Path
     assert "<p>Bonjour Zoé,</p>" in message.html
     headers = dict(message.headers)
     assert headers["X-Catcher-Envelope-To"] == "a@example.org"
+    shown = message.as_plain_text()
+    assert shown.startswith("From: Modération <moderation@consultation.example.org>\nTo: a@")
+    assert "\nSubject: Sujet àccentué 🙂\n\nBonjour Zoé," in shown
     assert headers["X-Catcher-Envelope-From"] == "moderation@consultation.example.org"
 
 
