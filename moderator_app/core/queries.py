@@ -35,16 +35,28 @@ def fts_query(text: str) -> str | None:
     return " ".join(quoted)
 
 
-def search_ids(session: Session, text: str, limit: int) -> list[int]:
-    """Ids of the cached proposals matching `text`, best match first."""
+def search_ids(session: Session, text: str, limit: int, *, status: str | None = None) -> list[int]:
+    """Ids of the cached proposals matching every word of `text`, oldest first (hub ids grow
+    with arrival), optionally only those in `status`.
+
+    FTS5 walks its matches in rowid order and stops at `limit`, so a word found in half a
+    million proposals costs no more than a rare one (ranking by relevance would score them all).
+    """
     query = fts_query(text)
     if query is None:
         return []
-    rows = session.connection().exec_driver_sql(
-        "SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ? ORDER BY rank LIMIT ?",
-        (query, limit),
-    )
-    return [row[0] for row in rows]
+    if status is None:
+        sql = "SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ? ORDER BY rowid LIMIT ?"
+        parameters: tuple[object, ...] = (query, limit)
+    else:
+        sql = (
+            "SELECT proposals.id FROM proposals_fts JOIN proposals "
+            "ON proposals.id = proposals_fts.rowid "
+            "WHERE proposals_fts MATCH ? AND proposals.status = ? "
+            "ORDER BY proposals_fts.rowid LIMIT ?"
+        )
+        parameters = (query, status, limit)
+    return [row[0] for row in session.connection().exec_driver_sql(sql, parameters)]
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,8 @@ def list_proposals(
     search: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Cached proposals as JSON-ready dicts, oldest first (best match first when searching),
-    each with who holds the claim and the latest local decision and its sync state."""
+    """Cached proposals as JSON-ready dicts, oldest first (by hub id when searching), each with
+    who holds the claim and the latest local decision and its sync state."""
     latest_decision = aliased(Decision)
     latest_id = (
         select(Decision.id)
@@ -144,19 +156,14 @@ def list_proposals(
         .outerjoin(Claim, and_(Claim.proposal_id == Proposal.id, Claim.expires_at > now))
         .outerjoin(latest_decision, latest_decision.id == latest_id)
     )
-    if status is not None:
-        query = query.where(Proposal.status == status)
-    order: list[int] | None = None
     if search is not None:
-        # Rank among all matches first, then filter, so --status narrows the best matches.
-        order = search_ids(session, search, limit=max(limit * 20, 1000))
-        query = query.where(Proposal.id.in_(order))
+        found = search_ids(session, search, limit, status=status)
+        query = query.where(Proposal.id.in_(found)).order_by(Proposal.id)
     else:
+        if status is not None:
+            query = query.where(Proposal.status == status)
         query = query.order_by(Proposal.created_at, Proposal.id).limit(limit)
     rows = session.execute(query).all()
-    if order is not None:
-        rank = {proposal_id: index for index, proposal_id in enumerate(order)}
-        rows = sorted(rows, key=lambda row: rank[row[0].id])[:limit]
     return [_item(proposal, claim, decision) for proposal, claim, decision in rows]
 
 
