@@ -97,8 +97,17 @@ class DemoUser:
 
 
 def demo_home_under(data_dir: Path, now: datetime) -> Path:
-    """A fresh demo home inside the app's data directory, named after the time it starts."""
-    return data_dir / "demo" / now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """A fresh demo home inside the app's data directory, named after the time it starts.
+
+    Two demos started within the same second get distinct directories ("...Z-2").
+    """
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = data_dir / "demo" / stamp
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = data_dir / "demo" / f"{stamp}-{number}"
+    return candidate
 
 
 def check_home_is_usable(home: Path) -> None:

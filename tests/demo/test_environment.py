@@ -134,6 +134,9 @@ def test_default_demo_homes_are_fresh_and_inside_the_data_dir(tmp_path: Path) ->
     assert home.parent.parent == tmp_path
     assert home.name == "20261129T200000Z"
     check_home_is_usable(home)
+    home.mkdir(parents=True)
+    # A second demo started within the same second gets its own directory.
+    assert demo_home_under(tmp_path, NOW).name == "20261129T200000Z-2"
 
 
 def test_a_colleague_already_decided_part_of_the_consultation(demo: DemoEnvironment) -> None:
