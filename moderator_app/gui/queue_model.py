@@ -56,6 +56,18 @@ OVERDUE = QColor(198, 40, 40)
 DUE_SOON = QColor(230, 120, 0)
 
 
+_ANSWERED_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        ProposalIdRole,
+        RowRole,
+    }
+)
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     question: str = ""
@@ -267,6 +279,7 @@ class QueueModel(QAbstractTableModel):
         self._rows: list[QueueRow] = []
         self._row_of_id: dict[int, int] = {}
         self._findings: dict[int, Sequence[Any]] = {}
+        self._texts: dict[int, dict[int, str]] = {}
         self._exhausted = False
         self._after: tuple[datetime, int] | None = None
 
@@ -286,6 +299,7 @@ class QueueModel(QAbstractTableModel):
         self._rows = []
         self._row_of_id = {}
         self._findings = {}
+        self._texts = {}
         self._exhausted = False
         self._after = None
         self.endResetModel()
@@ -303,6 +317,7 @@ class QueueModel(QAbstractTableModel):
             position = self._row_of_id[row.id]
             self._rows[position] = row
             self._findings.pop(row.id, None)
+            self._texts.pop(row.id, None)
             self.dataChanged.emit(
                 self.index(position, 0), self.index(position, len(self.COLUMNS) - 1)
             )
@@ -391,11 +406,20 @@ class QueueModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        # The view asks about ten roles per cell per paint; most are answered here at once.
+        if role not in _ANSWERED_ROLES or not index.isValid():
             return None
-        row = self._rows[index.row()]
+        position = index.row()
+        if not 0 <= position < len(self._rows):
+            return None
+        row = self._rows[position]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column in _STATIC_COLUMNS:
+                texts = self._texts.get(row.id)
+                if texts is None:
+                    texts = self._texts[row.id] = self._static_texts(row)
+                return texts[column]
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == self.AGE:
@@ -417,6 +441,10 @@ class QueueModel(QAbstractTableModel):
         if role == RowRole:
             return row
         return None
+
+    def _static_texts(self, row: QueueRow) -> dict[int, str]:
+        """The cell texts that depend only on the row (computed once, not on every paint)."""
+        return {column: self._display(row, column) for column in _STATIC_COLUMNS}
 
     def _display(self, row: QueueRow, column: int) -> str:
         if column == self.AGE:
@@ -440,3 +468,15 @@ class QueueModel(QAbstractTableModel):
             violations = sum(1 for f in found if getattr(f, "kind", "") == "violation")
             return f"{len(found)} ✗" if violations else f"{len(found)} ?"
         return ""
+
+
+# Cells whose text depends only on the row (age depends on the clock, checks are cached apart).
+_STATIC_COLUMNS = frozenset(
+    {
+        QueueModel.STATUS,
+        QueueModel.CONTENT,
+        QueueModel.AUTHOR,
+        QueueModel.QUESTION,
+        QueueModel.LANGUAGE,
+    }
+)
