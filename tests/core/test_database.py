@@ -276,3 +276,33 @@ def test_other_database_errors_stay_bugs(cache: Database) -> None:
     assert known_sqlite_error(ValueError("not sqlite"), Path("x")) is None
     with pytest.raises(OperationalError), cache.session() as session:
         session.execute(text("SELECT * FROM no_such_table"))
+
+
+def test_a_write_transaction_holds_the_write_lock_from_its_first_moment(home: Path) -> None:
+    """decide() reads then writes: no other writer may slip in between."""
+    path = cache_path(home)
+    with (
+        open_database(path) as database,
+        database.write(),
+        closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as other,
+    ):
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        # Readers are never blocked (WAL).
+        assert other.execute("SELECT count(*) FROM proposals").fetchone() == (0,)
+
+
+def test_search_with_a_status_filter(cache: Database) -> None:
+    with cache.write() as session:
+        session.add(_proposal(1, "Il faut des ateliers"))
+        session.add(_proposal(2, "Il faut des ateliers partout"))
+        session.add(_proposal(3, "Il faut des ateliers encore"))
+    with cache.write() as session:
+        second = session.get(Proposal, 2)
+        assert second is not None
+        second.status = "refused"
+    with cache.session() as session:
+        assert search_ids(session, "ateliers", 10) == [1, 2, 3]
+        assert search_ids(session, "ateliers", 2) == [1, 2]
+        assert search_ids(session, "ateliers", 10, status="refused") == [2]
+        assert search_ids(session, "ateliers", 10, status="pending") == [1, 3]
