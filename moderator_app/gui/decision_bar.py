@@ -92,13 +92,14 @@ class RefusalPanel(QWidget):
         self.splitter = splitter
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.note, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.confirm_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(hint)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.note)
         layout.addLayout(buttons)
         self.setTabOrder(self.clauses, self.note)
         self.setTabOrder(self.note, self.confirm_button)
