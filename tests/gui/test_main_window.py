@@ -197,3 +197,30 @@ def test_filters_and_splitters_persist_per_home(qtbot, tmp_path: Path) -> None:
         for opened in (again, other):
             opened.close()
             opened.services.database.close()
+
+
+def test_similar_decided_proposals_are_shown(qtbot, tmp_path: Path) -> None:
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(tmp_path))
+    with database.write() as session:
+        session.add(make_proposal(1, content="Il faut développer l'apprentissage en détention"))
+        session.add(
+            make_proposal(
+                2,
+                content="Il faut vraiment développer l'apprentissage partout",
+                status="refused",
+                hub_decision_clause="off-topic",
+            )
+        )
+        session.add(make_proposal(3, content="Il faut des ateliers", status="accepted"))
+    database.close()
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        similar = window.proposal.similar
+        qtbot.waitUntil(lambda: similar.count() == 1 and similar.item(0).text() != "None found.")
+        assert similar.item(0).text().startswith("refused (off-topic) · Il faut vraiment")
+    finally:
+        window.close()
+        window.services.database.close()

@@ -163,6 +163,12 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> 
         assert table.data(table.index(0, 0)) == f"#{row.id}"
         assert "another moderator decided it first" in table.data(table.index(0, 2))
         assert table.data(table.index(0, 3)).startswith("refused, refuse (off-topic) by bob")
+        # Redo opens the proposal in the queue (conflicts filter) to decide it again.
+        window.conflicts.redo_button.click()
+        assert window.tabs.currentWidget() is window.triage
+        assert window.filters().status == "conflict"
+        assert window.current_row().id == row.id
+        window.show_conflicts()
         window.conflicts.drop_button.click()
         assert table.rowCount() == 0
         assert window.conflicts_label.text() == "0 conflicts"
