@@ -165,14 +165,15 @@ def build_message(
     message.set_raw("Auto-Submitted", "auto-generated")
     message.set_raw("MIME-Version", "1.0")
     # "_" is not a base64 character, so the boundary can never occur inside a part.
-    message.set_raw("Content-Type", f'multipart/alternative; boundary="=_{uuid.uuid4().hex}"')
+    # Content-Type is parsed once here: the generator asks for it several times per part.
+    message["Content-Type"] = f'multipart/alternative; boundary="=_{uuid.uuid4().hex}"'
     message.set_payload([_utf8_part("plain", body_text), _utf8_part("html", body_html)])
     return message
 
 
 def _utf8_part(subtype: str, body: str) -> EmailMessage:
     part = EmailMessage(policy=policy.SMTP)
-    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
     part.set_raw("Content-Transfer-Encoding", "base64")
     canonical = body.replace("\r\n", "\n").replace("\n", "\r\n")  # RFC 2045: CRLF lines
     part.set_payload(base64.encodebytes(canonical.encode("utf-8")).decode("ascii"))
