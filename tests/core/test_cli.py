@@ -254,3 +254,28 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
         with pytest.raises(SystemExit) as raised:
             cli(*argv)
         assert raised.value.code == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only() -> None:
+    from moderator_app.commands.sync import TerminalProgress
+    from moderator_app.core.sync import SyncProgress
+
+    terminal = _Terminal()
+    progress = TerminalProgress(terminal)
+    progress(SyncProgress("pull", 1_000, 1_000))
+    progress(SyncProgress("pull", 2_000, 2_000))
+    progress.finish()
+    shown = terminal.getvalue()
+    assert "\rfetched 1000 proposals…" in shown
+    assert "\rfetched 2000 proposals…" in shown
+    assert shown.endswith("\r\x1b[K")  # the line is cleared before the summary
+    piped = io.StringIO()
+    quiet = TerminalProgress(piped)
+    quiet(SyncProgress("pull", 1_000, 1_000))
+    quiet.finish()
+    assert piped.getvalue() == ""
