@@ -7,6 +7,7 @@ become a `UserError` naming the file; every other database error is a bug and ke
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -199,9 +200,9 @@ def open_database(
     """
     path = Path(path)
     ensure_private_dir(path.parent)
-    is_new = not path.exists()
-    if is_new:
-        _create_private_file(path)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process created it just now
+            _create_private_file(path)
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": busy_timeout},
@@ -215,29 +216,41 @@ def open_database(
     return Database(path, engine)
 
 
+def _schema_state(connection: Connection) -> tuple[str | None, int]:
+    current = MigrationContext.configure(connection).get_current_revision()
+    table_count = connection.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+    ).scalar_one()
+    return current, int(table_count)
+
+
 def _migrate(engine: Engine, path: Path, now: datetime, migrations_dir: Path) -> None:
     script = ScriptDirectory.from_config(alembic_config(migrations_dir=migrations_dir))
     head = script.get_current_head()
     known_revisions = {revision.revision for revision in script.walk_revisions()}
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-        table_count = connection.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-        ).scalar_one()
+        current, _tables = _schema_state(connection)
         connection.rollback()
-    if current == head:
+    if current == head:  # the usual case: a read, no lock
         return
-    if current is not None and current not in known_revisions:
-        raise UserError(
-            f"the local cache {path} was written by a newer version of moderator-app "
-            f"(schema {current}); upgrade moderator-app, or use another --home"
-        )
-    if current is None and table_count:
-        raise UserError(
-            f"{path} is an SQLite file that moderator-app did not create; move it aside or "
-            "use another --home"
-        )
-    if current is not None:
-        backup_copy(path, now)
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection, migrations_dir), "head")
+    # Check again under the write lock: two processes opening a new or old cache at once must
+    # not both migrate it.
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_immediate=True)
+        with connection.begin():
+            current, table_count = _schema_state(connection)
+            if current == head:
+                return
+            if current is not None and current not in known_revisions:
+                raise UserError(
+                    f"the local cache {path} was written by a newer version of moderator-app "
+                    f"(schema {current}); upgrade moderator-app, or use another --home"
+                )
+            if current is None and table_count:
+                raise UserError(
+                    f"{path} is an SQLite file that moderator-app did not create; move it "
+                    "aside or use another --home"
+                )
+            if current is not None:
+                backup_copy(path, now)  # reads through its own connection: WAL lets it
+            command.upgrade(alembic_config(connection, migrations_dir), "head")

@@ -306,3 +306,30 @@ def test_search_with_a_status_filter(cache: Database) -> None:
         assert search_ids(session, "ateliers", 2) == [1, 2]
         assert search_ids(session, "ateliers", 10, status="refused") == [2]
         assert search_ids(session, "ateliers", 10, status="pending") == [1, 3]
+
+
+def test_several_processes_opening_a_new_cache_at_once(home: Path) -> None:
+    """The GUI and a CLI command starting together: one creates and migrates, all open it."""
+    import threading
+
+    path = cache_path(home)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            open_database(path).close()
+        except BaseException as error:  # collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
