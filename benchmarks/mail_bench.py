@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import smtplib
 import socket
 import statistics
@@ -44,10 +45,8 @@ def smtp_sink() -> Iterator[int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
-        + ["-l", f"127.0.0.1:{port}"],
-    )
+    command = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+    process = subprocess.Popen([*command, "-l", f"127.0.0.1:{port}"])
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -139,19 +138,21 @@ def fill_outbox(path: Path, renderer: MailRenderer, count: int) -> None:
         database.close()
 
 
-def bench_send(renderer: MailRenderer, count: int, settings: SmtpSettings) -> float:
+def bench_send(renderer: MailRenderer, count: int, settings: SmtpSettings) -> tuple[float, float]:
+    """(mails per second, client CPU milliseconds per mail)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cache.sqlite3"
         fill_outbox(path, renderer, count)
         database = open_database(path)
         try:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             report = send_sendable(database, SmtpSender(settings, None))
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
         finally:
             database.close()
     assert report.sent == count, report
-    return count / elapsed
+    return count / elapsed, cpu * 1000 / count
 
 
 def bench_send_floor(renderer: MailRenderer, count: int, settings: SmtpSettings) -> float:
@@ -199,13 +200,16 @@ def main() -> None:
 
     with smtp_sink() as port:
         settings = SmtpSettings("127.0.0.1", port, "none", None, "moderation@platform.example")
-        send_rates = [bench_send(renderer, args.mails, settings) for _ in range(args.runs)]
+        sends = [bench_send(renderer, args.mails, settings) for _ in range(args.runs)]
         floor_rates = [bench_send_floor(renderer, args.mails, settings) for _ in range(args.runs)]
-    send = statistics.median(send_rates)
+    send = statistics.median(rate for rate, _ in sends)
+    cpu_per_mail = statistics.median(cpu for _, cpu in sends)
     send_floor = statistics.median(floor_rates)
     print(f"send: median {send:,.0f} mails/s (target >= 300), {args.mails} mails per run")
     print(f"  floor bare smtplib, same messages, no database: {send_floor:,.0f} mails/s")
     print(f"  ratio floor/send: {send_floor / send:.2f}x")
+    print(f"  client CPU per mail: {cpu_per_mail:.2f} ms (at most {1000 / cpu_per_mail:,.0f}/s)")
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
