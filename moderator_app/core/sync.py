@@ -25,7 +25,7 @@ from typing import Literal
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from moderation_hub import wire
@@ -172,10 +172,22 @@ def store_items(session: Session, items: Sequence[wire.ProposalItem], now: datet
         return 0
     connection = session.connection()
     connection.exec_driver_sql(_UPSERT_PROPOSAL, [proposal_row(item) for item in items])
-    connection.exec_driver_sql(_DELETE_CLAIMS, (json.dumps([item.id for item in items]),))
+    ids = json.dumps([item.id for item in items])
+    # Claims follow only the snapshots that were stored (not older than what the cache holds,
+    # e.g. when the GUI and a CLI sync run at once).
+    stored_seq: dict[int, int] = {
+        row[0]: row[1]
+        for row in connection.exec_driver_sql(
+            "SELECT id, seq FROM proposals WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    }
+    current = [item for item in items if stored_seq.get(item.id) == item.seq]
+    if len(current) < len(items):
+        ids = json.dumps([item.id for item in current])
+    connection.exec_driver_sql(_DELETE_CLAIMS, (ids,))
     claims = [
         (item.id, item.claim.moderator, format_utc(item.claim.expires_at))
-        for item in items
+        for item in current
         if item.claim is not None
     ]
     if claims:
@@ -440,7 +452,11 @@ class SyncEngine:
                         session.execute(
                             update(HubSyncState)
                             .where(HubSyncState.hub_url == self.hub_url)
-                            .values(cursor=new_cursor, last_pull_at=now)
+                            # Never backwards, even if another sync got further meanwhile.
+                            .values(
+                                cursor=func.max(HubSyncState.cursor, new_cursor),
+                                last_pull_at=now,
+                            )
                         )
                 report.pulled += len(page.items)
                 report.cursor = new_cursor

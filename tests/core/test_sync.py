@@ -482,3 +482,49 @@ def test_sync_state_records_the_outcome(cache: Database, hub: Hub, http: httpx.C
     assert now.last_error is None
     assert (now.pending, now.claimed_by_me) == (4, 2)
     assert json.loads(json.dumps(now.as_json()))["last_sync"]
+
+
+def test_an_older_snapshot_never_overwrites_a_newer_one(cache: Database) -> None:
+    """Two syncs at once (the GUI's and a CLI's) may store pages out of order."""
+    from moderator_app.core.sync import store_items
+
+    def snapshot(seq: int, content: str, holder: str | None) -> wire.ProposalItem:
+        return wire.ProposalItem.model_validate(
+            {
+                "id": 7,
+                "external_id": "e7",
+                "question": "insertion",
+                "content": content,
+                "language": "fr",
+                "country": None,
+                "created_at": "2026-01-01T00:00:00Z",
+                "status": "pending",
+                "version": 1,
+                "author_first_name": "Ana",
+                "author_email": None,
+                "author_reachable": False,
+                "rewrite_url": None,
+                "claim": {"moderator": holder, "expires_at": "2099-01-01T00:00:00Z"}
+                if holder
+                else None,
+                "decision": None,
+                "seq": seq,
+            }
+        )
+
+    now = datetime.now(UTC)
+    with cache.write() as session:
+        store_items(session, [snapshot(20, "Il faut le texte récent", None)], now)
+    with cache.write() as session:
+        store_items(session, [snapshot(10, "Il faut le vieux texte", "bob")], now)
+    with cache.session() as session:
+        proposal = session.get(Proposal, 7)
+        assert proposal is not None
+        assert (proposal.seq, proposal.content) == (20, "Il faut le texte récent")
+        assert session.get(Claim, 7) is None
+    with cache.write() as session:
+        store_items(session, [snapshot(30, "Il faut le texte récent", "alice")], now)
+    with cache.session() as session:
+        claim = session.get(Claim, 7)
+        assert claim is not None
+        assert claim.moderator == "alice"
