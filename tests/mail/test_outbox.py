@@ -464,3 +464,40 @@ def test_the_preview_is_the_mail_that_gets_queued(
     with database.session() as session:
         other_clause = preview_refusal_mail(session, 4, "off-topic", charter, renderer)
     assert other_clause.subject != preview.subject
+
+
+def test_a_one_megabyte_proposal_goes_out_capped_in_both_parts(
+    database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
+) -> None:
+    huge = "Il faut " + ("<b>former</b> \u202eles\u202c détenus\r\n" * 40_000)
+    add_proposal(database, 6, content=huge[:1_000_000], first_name="\u202eA" * 10_000)
+    refuse(database, charter, renderer, 6)
+    confirm_by_hub(database)
+    server = smtp_server()
+    assert send_sendable(database, server.sender(), Clock()).sent == 1
+    [received] = server.handler.received
+    assert len(received.raw) < 60_000
+    text = received.message.get_body(("plain",))
+    html = received.message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    assert "> Il faut <b>former</b> les détenus" in text.get_content()
+    assert "Il faut &lt;b&gt;former&lt;/b&gt; les détenus" in html.get_content()
+    assert "\u202e" not in received.raw.decode("utf-8", "replace")
+    assert "\u202e" not in text.get_content() + html.get_content()
+
+
+def test_international_addresses(
+    database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
+) -> None:
+    add_proposal(database, 11, email="jose@exämple.org")  # domain: sent as punycode
+    add_proposal(database, 12, email="josé@example.org")  # local part: not supported
+    refuse(database, charter, renderer, 11)
+    refuse(database, charter, renderer, 12)
+    confirm_by_hub(database)
+    server = smtp_server()  # no SMTPUTF8 needed
+    assert send_sendable(database, server.sender(), Clock()).sent == 1
+    assert server.handler.received[0].rcpt_tos == ["jose@xn--exmple-cua.org"]
+    unsupported = next(m for m in _mails(database) if m.proposal_id == 12)
+    assert unsupported.state == "not_sent"
+    assert "not ASCII" in (unsupported.last_error or "")

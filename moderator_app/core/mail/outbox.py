@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ MAX_TRANSIENT_ATTEMPTS = 12  # about a day and a half of retries with the backof
 SEND_CHUNK = 200
 MAX_REASON_CHARS = 1_000
 
+_DOMAIN = re.compile(r"^[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+$")
+
 NOT_REACHABLE = "the author's e-mail address is not verified (not reachable)"
 NO_ADDRESS = "the author left no e-mail address"
 
@@ -69,7 +72,14 @@ def utc_now() -> datetime:
 
 
 def _new_message_id(domain: str) -> str:
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    """A unique, ASCII-only Message-ID in `domain` (punycode for an international domain)."""
+    try:
+        ascii_domain = domain.strip().lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_domain = DEFAULT_MESSAGE_ID_DOMAIN
+    if not _DOMAIN.match(ascii_domain):
+        ascii_domain = DEFAULT_MESSAGE_ID_DOMAIN
+    return f"<{uuid.uuid4().hex}@{ascii_domain}>"
 
 
 def reference_for(decision: Decision) -> str:
@@ -533,6 +543,8 @@ def _send_one(
         result = connection.send(message, to_address)
     except InvalidAddress as error:
         result = SendResult("permanent", None, f"invalid recipient address: {error}")
+    except ValueError as error:  # a stored row this version cannot turn into a message
+        result = SendResult("permanent", None, f"cannot build the message: {error}")
     now = clock()
     attempts = mail.attempts + 1
     values: dict[str, object] = {"attempts": attempts}

@@ -105,20 +105,25 @@ def is_loopback_host(host: str) -> bool:
 
 
 def checked_address(value: str) -> str:
-    """The address stripped, or InvalidAddress with a one-line reason."""
+    """The address as it is sent: stripped, an international domain in its ASCII (punycode)
+    form so any server takes it. InvalidAddress with a one-line reason otherwise; that includes
+    a non-ASCII local part, which the standard library's e-mail headers cannot carry."""
     address = value.strip()
     if not address:
         raise InvalidAddress("the address is empty")
+    shown = clean_text(address, one_line=True, max_chars=80)
     if len(address) > 254 or _CONTROL.search(address) or not _ADDRESS.match(address):
-        raise InvalidAddress(f"{clean_text(address, one_line=True, max_chars=80)!r} is not valid")
+        raise InvalidAddress(f"{shown!r} is not valid")
     local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise InvalidAddress(f"{shown!r} is not valid here: its part before @ is not ASCII")
+    if len(local) > 64:
+        raise InvalidAddress(f"{shown!r} is not valid: its part before @ is over 64 characters")
     try:
-        domain.encode("idna")
+        address = f"{local}@{domain.encode('idna').decode('ascii').lower()}"
         Address(addr_spec=address)
     except (UnicodeError, ValueError, HeaderParseError) as error:
-        raise InvalidAddress(f"{address!r} is not valid") from error
-    if len(local) > 64:
-        raise InvalidAddress(f"{address!r} has a local part over 64 characters")
+        raise InvalidAddress(f"{shown!r} is not valid") from error
     return address
 
 
