@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         )
         self._clauses_by_language: dict[str, list] = {}
         self._idle_middle_sizes: list[int] | None = None
+        self._reload_pending = False
         self._build_triage()
         self.conflicts = ConflictsView(services.database.session)
         self.conflicts.redoRequested.connect(self.redo_conflict)
@@ -686,6 +687,8 @@ class MainWindow(QMainWindow):
 
     def _panel_closed(self) -> None:
         self._set_deciding(True)
+        if self._reload_pending:
+            self._reload_queue()
         self.queue.setFocus()
 
     def _set_deciding(self, enabled: bool) -> None:
@@ -724,6 +727,8 @@ class MainWindow(QMainWindow):
             return None
         self.decision_bar.show_idle()
         self._set_deciding(True)
+        if self._reload_pending:
+            self._reload_queue()
         self.model.refresh_ids([request.proposal_id])
         if move_on:
             self._select_row(self.model.row_of(request.proposal_id) + 1)
@@ -818,16 +823,45 @@ class MainWindow(QMainWindow):
         else:
             self._online = True
             self._offline_reason = ""
+        self._forget_sent_decisions()
+        if self.decision_bar.mode() == DecisionBar.IDLE:
+            self._reload_queue()
+        else:
+            self._reload_pending = True  # never pull the proposal from under a refusal in progress
+        self.conflicts.reload()
+        self.refresh_status()
+        notes = []
+        if report is not None and report.claimed:
+            notes.append(f"Took {report.claimed} proposals offline.")
+        if outcome.mail:
+            notes.append(outcome.mail)
+        if notes:
+            self.statusBar().showMessage(" ".join(notes), 8000)
+
+    def _reload_queue(self) -> None:
+        """Read the queue again after a sync, staying on the same proposal if it is still there."""
+        self._reload_pending = False
         current = self.current_row()
-        self.undo_stack.clear()  # sent decisions can no longer be undone
         self.model.reload()
         if current is None or not self.select_proposal(current.id):
             self._select_row(0)
         self._count_timer.start()
-        self.conflicts.reload()
-        self.refresh_status()
-        if report is not None and report.claimed:
-            self.statusBar().showMessage(f"Took {report.claimed} proposals offline.", 8000)
+
+    def _forget_sent_decisions(self) -> None:
+        """Once no decision on the undo stack is still unsent, the stack has nothing to undo."""
+        ids = [
+            command.decision_id
+            for position in range(self.undo_stack.count())
+            if isinstance(command := self.undo_stack.command(position), DecisionCommand)
+        ]
+        if not ids:
+            return
+        with self.services.database.session() as session:
+            unsent = session.scalar(
+                select(func.count()).where(Decision.id.in_(ids), Decision.sync_state == "unsent")
+            )
+        if not unsent:
+            self.undo_stack.clear()
 
     # -- status bar ----------------------------------------------------------------------------
 

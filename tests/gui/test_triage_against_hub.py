@@ -15,11 +15,12 @@ from sqlalchemy import select
 from moderation_hub import wire
 from moderation_hub.embedded import EmbeddedHub
 from moderator_app.core.account import Account, save_account
+from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.models import Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.main_window import MainWindow
-from tests.gui.conftest import show_active
+from tests.gui.conftest import make_proposal, show_active
 
 COUNT = 50
 SYNC_TIMEOUT_MS = 60_000
@@ -172,6 +173,59 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> 
         window.conflicts.drop_button.click()
         assert table.rowCount() == 0
         assert window.conflicts_label.text() == "0 conflicts"
+    finally:
+        window.close()
+        window.services.database.close()
+
+
+def test_a_sync_ending_during_a_refusal_leaves_it_alone(qtbot, tmp_path: Path, hub) -> None:
+    server, token = hub
+    home = tmp_path / "home"
+    save_account(home, Account(hub_url=server.url, user="alice"))
+    window = open_workbench(home, keyring_backend=MemoryKeyring(), token=token, ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        sync(qtbot, window, claim=5)
+        row = window.current_row()
+        qtbot.keyClick(window.queue, Qt.Key.Key_R)
+        panel = window.decision_bar.refusal
+        qtbot.keyClick(panel.clauses, Qt.Key.Key_3)
+        panel.note.setFocus()
+        qtbot.keyClicks(panel.note, "Merci")
+        sync(qtbot, window)  # e.g. the five-minute automatic sync
+        assert window.decision_bar.mode() == window.decision_bar.REFUSING
+        assert panel.note.text() == "Merci"
+        assert window.current_row().id == row.id
+        qtbot.keyClick(panel.note, Qt.Key.Key_Return)
+        assert window.current_row().id != row.id
+        assert window.last_status.decisions_unsent == 1
+    finally:
+        window.close()
+        window.services.database.close()
+
+
+def test_an_unreachable_hub_means_offline_and_decisions_wait(qtbot, tmp_path) -> None:
+    home = tmp_path / "home"
+    save_account(home, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(home))
+    with database.write() as session:
+        session.add(make_proposal(1))
+        session.add(make_proposal(2))
+    database.close()
+    window = open_workbench(home, keyring_backend=MemoryKeyring(), token="t0k", ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        qtbot.keyClick(window.queue, Qt.Key.Key_A)
+        with qtbot.waitSignal(window.sync.finished, timeout=SYNC_TIMEOUT_MS) as blocker:
+            window.request_sync()
+        assert not blocker.args[0].online
+        assert window.online_label.text().startswith("○ offline")
+        assert window.last_status.decisions_unsent == 1  # kept, pushed again next time
+        # A push was attempted: the hub may have it, so the core no longer lets it be undone.
+        assert not window.undo_stack.canUndo()
+        assert window.model.row_at(0).id == 2  # the decided one left the "to decide" queue
     finally:
         window.close()
         window.services.database.close()
