@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import select
 
 from moderator_app.core.account import Account, save_account
@@ -224,3 +225,33 @@ def test_similar_decided_proposals_are_shown(qtbot, tmp_path: Path) -> None:
     finally:
         window.close()
         window.services.database.close()
+
+
+def test_every_control_has_an_accessible_name_and_takes_focus(window: MainWindow) -> None:
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QHeaderView,
+        QLineEdit,
+        QPlainTextEdit,
+        QToolButton,
+    )
+
+    controls = (QAbstractButton, QAbstractItemView, QComboBox, QLineEdit, QPlainTextEdit)
+    unnamed = []
+    for widget in window.findChildren(QWidget):
+        if not isinstance(widget, controls) or isinstance(widget, (QHeaderView, QToolButton)):
+            continue
+        if widget.objectName().startswith("qt_") or widget.window() is not window:
+            continue  # Qt's own parts (a table's corner button, a combo box's popup list)
+        if isinstance(widget.parentWidget(), (QAbstractSpinBox, QComboBox)):
+            continue  # the editor inside a date field or combo box
+        name = widget.accessibleName() or (
+            widget.text() if isinstance(widget, QAbstractButton) else ""
+        )
+        if not name.strip():
+            unnamed.append(f"{type(widget).__name__} {widget.objectName()}")
+        assert widget.focusPolicy() != Qt.FocusPolicy.NoFocus, widget.objectName()
+    assert unnamed == []
