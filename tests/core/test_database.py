@@ -333,3 +333,19 @@ def test_several_processes_opening_a_new_cache_at_once(home: Path) -> None:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
             (head_revision(),)
         ]
+
+
+def test_full_disk_is_a_user_error(home: Path) -> None:
+    """SQLite reports SQLITE_FULL when the file may not grow (here: a page limit)."""
+    path = cache_path(home)
+    with open_database(path) as database, database.write() as session:
+        pages = session.execute(text("PRAGMA page_count")).scalar_one()
+        session.execute(text(f"PRAGMA max_page_count = {pages + 2}"))
+        for number in range(1, 200):
+            session.add(_proposal(number, "Il faut un texte qui prend de la place " * 20))
+        with pytest.raises(UserError) as raised:
+            session.flush()
+        session.rollback()
+        session.execute(text("PRAGMA max_page_count = 1073741823"))
+    assert "full" in raised.value.message
+    assert str(path) in raised.value.message
