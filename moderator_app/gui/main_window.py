@@ -145,13 +145,13 @@ class MainWindow(QMainWindow):
         self.conflicts.redoRequested.connect(self.redo_conflict)
         self.conflicts.dropRequested.connect(self.drop_conflict)
         self.support = self._build_support()
+        self.support.changed.connect(self.refresh_status)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("workbenchTabs")
         self.tabs.addTab(self.triage, "Triage")
         self.tabs.addTab(self.conflicts, "Conflicts")
-        if self.support is not None:
-            self.tabs.addTab(self.support, "Support")
+        self.tabs.addTab(self.support, "Support")
         self.setCentralWidget(self.tabs)
         self._build_menus_and_toolbar()
         self._build_status_bar()
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
             found = session.scalars(select(Question.language).distinct()).all()
         return sorted(set(found) | set(self.services.charter.languages))
 
-    def _build_support(self) -> QWidget | None:
+    def _build_support(self) -> SupportTab:
         return SupportTab(self.services, self)
 
     def _build_menus_and_toolbar(self) -> None:
@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
             for name in names:
                 if name is None:
                     menu.addSeparator()
-                elif name != "show_support" or self.support is not None:
+                else:
                     menu.addAction(a[name])
         toolbar = QToolBar("Decisions")
         toolbar.setObjectName("mainToolbar")
@@ -428,10 +428,7 @@ class MainWindow(QMainWindow):
         a["take_offline"].triggered.connect(self.ask_take_offline)
         a["show_triage"].triggered.connect(lambda: self.tabs.setCurrentWidget(self.triage))
         a["show_conflicts"].triggered.connect(self.show_conflicts)
-        if self.support is not None:
-            a["show_support"].triggered.connect(lambda: self.tabs.setCurrentWidget(self.support))
-        else:
-            a["show_support"].setEnabled(False)
+        a["show_support"].triggered.connect(lambda: self.tabs.setCurrentWidget(self.support))
         a["shortcuts"].triggered.connect(self.show_shortcuts)
         a["quit"].triggered.connect(self.close)
 
@@ -884,6 +881,10 @@ class MainWindow(QMainWindow):
         failed = f", {status.mails_failed} failed" if status.mails_failed else ""
         set_label_text(self.mails_label, f"{status.mails_queued} mails queued{failed}")
         set_label_text(self.conflicts_label, f"{status.conflicts} conflicts")
+        conflicts_tab = self.tabs.indexOf(self.conflicts)
+        self.tabs.setTabText(
+            conflicts_tab, f"Conflicts ({status.conflicts})" if status.conflicts else "Conflicts"
+        )
         self.last_status = status
 
     def show_shortcuts(self) -> None:

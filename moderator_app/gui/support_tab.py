@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -131,6 +132,8 @@ def ledger_text(detail: MailDetail) -> str:
 
 class SupportTab(QWidget):
     """Find, inspect and resend refusal mails."""
+
+    changed = Signal()  # a resend was queued (the status bar's mail count changes)
 
     def __init__(self, services: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -301,10 +304,11 @@ class SupportTab(QWidget):
         except UserError as error:
             set_label_text(self.feedback, error.message)
             return
+        self.resend_reason.clear()
+        self.find_mails()
         set_label_text(
             self.feedback,
             f"Queued again as {resent.id[:8]} to {resent.to_address}; "
             "it leaves with the next sync.",
         )
-        self.resend_reason.clear()
-        self.find_mails()
+        self.changed.emit()

@@ -1,0 +1,74 @@
+"""The support console tab: find a refusal mail, read its ledger entry, resend it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from moderator_app.core.account import Account, save_account
+from moderator_app.core.database import cache_path, open_database
+from moderator_app.demo.memory_keyring import MemoryKeyring
+from moderator_app.gui.app import open_workbench
+from moderator_app.gui.support_tab import MailListModel
+from tests.gui.conftest import make_proposal, show_active
+
+
+def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> None:
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(tmp_path))
+    with database.write() as session:
+        # The author's address is not verified: the mail is recorded as not sent.
+        session.add(make_proposal(1, author_reachable=False, author_first_name="<b>Zoé</b>"))
+        session.add(make_proposal(2))
+    database.close()
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        qtbot.keyClick(window.queue, Qt.Key.Key_R)
+        qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_2)
+        qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Return)
+
+        qtbot.keyClick(window.queue, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+        support = window.support
+        assert window.tabs.currentWidget() is support
+        support.proposal_field.setText("#1")
+        qtbot.keyClick(support.proposal_field, Qt.Key.Key_Return)
+        assert support.model.rowCount() == 1
+        qtmodeltester.check(support.model)
+        ledger = support.ledger.toPlainText()
+        assert "State: not_sent — the author's e-mail address is not verified" in ledger
+        assert "Template refusal (fr), clause off-topic, charter 1.0.0" in ledger
+        assert "To: <b>Zoé</b> <auteur1@example.org>" in ledger  # shown, never rendered
+
+        # A resend needs a reason for the audit log.
+        support.resend_button.click()
+        assert "say why" in support.feedback.text()
+        support.resend_to.setText("zoe.corrected@example.org")
+        support.resend_reason.setText("Author confirmed the address by phone")
+        support.resend_button.click()
+        assert support.feedback.text().startswith("Queued again as")
+        assert support.model.rowCount() == 2
+        states = {support.model.data(support.model.index(r, 1)) for r in range(2)}
+        assert states == {"not_sent", "sendable (resend)"}
+        assert window.mails_label.text() == "1 mails queued"  # the resend, sendable
+
+        # Searching by the corrected address finds the resend only.
+        support.proposal_field.clear()
+        support.email_field.setText("ZOE.corrected@example.org")
+        support.find_button.click()
+        assert support.model.rowCount() == 1
+        assert "Resend of" in support.ledger.toPlainText()
+
+        support.proposal_field.setText("abc")
+        support.find_button.click()
+        assert support.feedback.text() == "A proposal id is a number."
+    finally:
+        window.close()
+        window.services.database.close()
+
+
+def test_mail_list_model_passes_the_model_tester(qtmodeltester) -> None:
+    model = MailListModel()
+    qtmodeltester.check(model)
