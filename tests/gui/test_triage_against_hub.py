@@ -125,7 +125,7 @@ def test_fifty_proposals_triaged_by_keys_reach_the_hub(qtbot, tmp_path: Path, hu
         window.services.database.close()
 
 
-def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> None:
+def test_a_conflict_is_listed_and_can_be_dropped(qtbot, qtmodeltester, tmp_path: Path, hub) -> None:
     server, token = hub
     bob = server.add_user("bob", "moderator")
     home = tmp_path / "home"
@@ -161,6 +161,7 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, tmp_path: Path, hub) -> 
         window.show_conflicts()
         table = window.conflicts.model
         assert table.rowCount() == 1
+        qtmodeltester.check(table)
         assert table.data(table.index(0, 0)) == f"#{row.id}"
         assert "another moderator decided it first" in table.data(table.index(0, 2))
         assert table.data(table.index(0, 3)).startswith("refused, refuse (off-topic) by bob")
