@@ -86,8 +86,12 @@ def confirmed_by_hub(local_state: str, local_id: str, hub_decision_id: str | Non
     return local_state in ACTIVE_SYNC_STATES and hub_decision_id == local_id
 
 
-def claim_is_live(claim: wire.Claim | None, now: datetime) -> bool:
-    return claim is not None and claim.expires_at > now
+def claimed_by_someone_else(
+    holder: str | None, expires_at: datetime | None, me: str, now: datetime
+) -> bool:
+    """Deciding would be a sure conflict: another moderator holds a claim that has not expired
+    (an expired claim blocks nobody, at the hub either)."""
+    return holder is not None and holder != me and expires_at is not None and expires_at > now
 
 
 # -- rows from wire items --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from moderator_app.core.models import (
     MailOutbox,
     Proposal,
 )
+from moderator_app.core.sync import claimed_by_someone_else
 
 OUTCOMES: Final = ("accept", "refuse", "postpone")
 DECIDABLE_STATUSES: Final = ("pending", "postponed")
@@ -122,7 +123,9 @@ def decide(
                 "sent; undo it first"
             )
         claim = session.get(Claim, proposal_id)
-        if claim is not None and claim.moderator != moderator and claim.expires_at > decided_at:
+        if claim is not None and claimed_by_someone_else(
+            claim.moderator, claim.expires_at, moderator, decided_at
+        ):
             raise UserError(
                 f"proposal {proposal_id} is claimed by {claim.moderator} until "
                 f"{claim.expires_at:%Y-%m-%d %H:%M} UTC"

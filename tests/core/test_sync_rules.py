@@ -9,7 +9,12 @@ import pytest
 
 from moderation_hub import wire
 from moderator_app.core.queries import fts_query
-from moderator_app.core.sync import Resolution, claim_is_live, confirmed_by_hub, resolve_answer
+from moderator_app.core.sync import (
+    Resolution,
+    claimed_by_someone_else,
+    confirmed_by_hub,
+    resolve_answer,
+)
 
 DECISION = uuid.UUID("12345678-1234-5678-1234-567812345678")
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -83,13 +88,20 @@ def test_a_pull_confirms_only_a_waiting_decision_of_ours(
 
 
 @pytest.mark.parametrize(
-    ("expires_in", "live"),
-    [(timedelta(minutes=5), True), (timedelta(0), False), (timedelta(minutes=-1), False)],
+    ("holder", "expires_in", "blocks"),
+    [
+        ("bob", timedelta(minutes=5), True),
+        ("bob", timedelta(0), False),  # expired this very instant
+        ("bob", timedelta(minutes=-1), False),
+        ("alice", timedelta(minutes=5), False),  # my own claim
+        (None, None, False),
+    ],
 )
-def test_claim_liveness(expires_in: timedelta, live: bool) -> None:
-    claim = wire.Claim(moderator="bob", expires_at=NOW + expires_in)
-    assert claim_is_live(claim, NOW) is live
-    assert claim_is_live(None, NOW) is False
+def test_only_a_live_claim_of_someone_else_blocks_a_decision(
+    holder: str | None, expires_in: timedelta | None, blocks: bool
+) -> None:
+    expires_at = NOW + expires_in if expires_in is not None else None
+    assert claimed_by_someone_else(holder, expires_at, "alice", NOW) is blocks
 
 
 @pytest.mark.parametrize(
