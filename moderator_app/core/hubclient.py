@@ -23,6 +23,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_ATTEMPTS = 4
 DEFAULT_BACKOFF_SECONDS = 0.5
 
+# Besides 5xx: request timeout and rate limiting are worth another try too.
+_RETRY_LATER = frozenset({408, 429})
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _QUESTIONS = TypeAdapter(list[wire.Question])
 
@@ -140,8 +143,9 @@ class HubClient:
             except httpx.TransportError as error:
                 reason = _one_line(str(error) or type(error).__name__)
                 continue
-            if response.status_code >= 500:
+            if response.status_code >= 500 or response.status_code in _RETRY_LATER:
                 reason = f"server error {response.status_code}"
+                response.close()
                 continue
             if response.status_code >= 400:
                 raise self._refused(response, what)

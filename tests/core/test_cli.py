@@ -202,6 +202,8 @@ def test_decide_works_offline_and_sync_says_offline(cli: Cli, hub: Hub) -> None:
         (("decide", "999", "accept"), "not in the local cache"),
         (("undo", "no-such-decision"), "no local decision"),
         (("sync", "--claim", "-1"), "--claim"),
+        (("login", "--server", "ftp://hub", "--user", "alice", "--token-stdin"), "not a hub"),
+        (("login", "--server", "http://127.0.0.1:9", "--user", " ", "--token-stdin"), "empty"),
     ],
 )
 def test_failures_are_one_line_with_exit_code_1(
@@ -279,3 +281,11 @@ def test_progress_shows_on_a_terminal_only() -> None:
     quiet(SyncProgress("pull", 1_000, 1_000))
     quiet.finish()
     assert piped.getvalue() == ""
+
+
+def test_damaged_account_file_says_how_to_fix_it(cli: Cli, home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "account.json").write_text("{not json", encoding="utf-8")
+    code, _, err = cli("sync")
+    assert code == 1
+    assert "account.json is damaged; run `moderator-app login` again" in err

@@ -57,6 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, b"\x00\xff" * 500_000, "application/json")
         elif mode == "error":
             self._answer(503, b"upstream down", "text/plain")
+        elif mode == "busy":
+            self._answer(429, b'{"error": "slow_down", "detail": "too many requests"}', "text/json")
         elif mode == "drop":
             self.close_connection = True
             self.connection.shutdown(2)
@@ -104,7 +106,12 @@ def test_garbage_answers_are_one_clear_error(cache: Database, bad_hub: BadHub) -
 
 @pytest.mark.parametrize(
     ("bad_hub", "reason"),
-    [("error", "server error 503"), ("drop", "unreachable"), ("hang", "no answer in time")],
+    [
+        ("error", "server error 503"),
+        ("busy", "server error 429"),
+        ("drop", "unreachable"),
+        ("hang", "no answer in time"),
+    ],
     indirect=["bad_hub"],
 )
 def test_failing_hub_is_retried_then_reported_offline(
