@@ -4,13 +4,11 @@ Build it with `create_app(storage)`; the storage lives on `app.state`, nothing i
 Every 4xx carries a `wire.ErrorBody` naming the offending field when there is one.
 """
 
-from __future__ import annotations
-
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
@@ -46,12 +44,6 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
 }
-
-ProposalIdPath = Annotated[int, Path(ge=1, le=wire.MAX_ID, description="the hub's proposal id")]
-Cursor = Annotated[
-    int, Query(ge=0, le=wire.MAX_ID, description="the last change already seen (0: start)")
-]
-PageSize = Annotated[int, Query(ge=1, le=wire.MAX_PAGE_SIZE)]
 
 
 class ApiError(StarletteHTTPException):
@@ -183,21 +175,26 @@ def _role(allowed: frozenset[str]) -> Callable[[Principal], Principal]:
     return check
 
 
-StorageDep = Annotated[HubStorage, Depends(_storage)]
-AnyUser = Annotated[Principal, Depends(_principal)]
-Reader = Annotated[Principal, Depends(_role(CAN_READ_PROPOSALS))]
-Moderator = Annotated[Principal, Depends(_role(CAN_MODERATE))]
-Platform = Annotated[Principal, Depends(_role(CAN_INGEST))]
-Lead = Annotated[Principal, Depends(_role(CAN_REOPEN))]
-FeedReader = Annotated[Principal, Depends(_role(CAN_READ_FEED))]
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": wire.ErrorBody} for code in (401, 403, 404, 409, 413, 422)
 }
 
 
-def _routes() -> Any:
-    from fastapi import APIRouter
+def _routes() -> APIRouter:
+    # Parameter declarations are created per app: FastAPI fills in these objects when it first
+    # analyses a route, so two apps (two embedded hubs) must never share them.
+    ProposalIdPath = Annotated[int, Path(ge=1, le=wire.MAX_ID, description="the hub's proposal id")]
+    Cursor = Annotated[
+        int, Query(ge=0, le=wire.MAX_ID, description="the last change already seen (0: start)")
+    ]
+    PageSize = Annotated[int, Query(ge=1, le=wire.MAX_PAGE_SIZE)]
+    StorageDep = Annotated[HubStorage, Depends(_storage)]
+    AnyUser = Annotated[Principal, Depends(_principal)]
+    Reader = Annotated[Principal, Depends(_role(CAN_READ_PROPOSALS))]
+    Moderator = Annotated[Principal, Depends(_role(CAN_MODERATE))]
+    Platform = Annotated[Principal, Depends(_role(CAN_INGEST))]
+    Lead = Annotated[Principal, Depends(_role(CAN_REOPEN))]
+    FeedReader = Annotated[Principal, Depends(_role(CAN_READ_FEED))]
 
     router = APIRouter(responses=_ERRORS)
 
@@ -221,7 +218,8 @@ def _routes() -> Any:
         limit: PageSize = wire.DEFAULT_PAGE_SIZE,
     ) -> Response:
         """Proposals changed after `since`, in change order; resume from `next_cursor`."""
-        return _json(storage.changes(user, since, limit))
+        content = storage.changes_json(user, since, limit)
+        return Response(content, media_type="application/json")
 
     @router.get("/proposals/{proposal_id}", response_model=wire.ProposalItem)
     def proposal(storage: StorageDep, user: Reader, proposal_id: ProposalIdPath) -> Response:

@@ -28,7 +28,14 @@ def make_engine(url: str | URL, *, pool_size: int = 20) -> Engine:
         raise ValueError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
         )
-    return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=10,
+        pool_pre_ping=True,
+        # Timestamps come back in UTC, so no per-row time zone conversion is needed.
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def _sqlite_engine(url: URL) -> Engine:

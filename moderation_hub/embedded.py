@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from moderation_hub import wire
 from moderation_hub.server import HubServer
 from moderation_hub.storage import Clock, HubStorage, utc_now
@@ -64,6 +66,11 @@ class EmbeddedHub:
                 raise RuntimeError("the embedded hub failed to start")
         assert self._server.url is not None
         self.url = self._server.url
+        # FastAPI analyses its routes on the first request, silencing a pydantic warning with
+        # warnings.catch_warnings(), which is not thread-safe. Make that first request now, while
+        # this thread is the only one calling, so that hubs started one after the other never
+        # analyse routes concurrently (which lets the warning escape, an error under pytest).
+        httpx.get(f"{self.api_url}/health", timeout=_START_TIMEOUT_SECONDS).raise_for_status()
 
     def stop(self) -> None:
         if self._server is not None:

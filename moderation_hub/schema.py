@@ -6,7 +6,7 @@ proposal keeps the value of its last change in `seq`, a decision the value it wa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+_ZERO = timedelta(0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() == _ZERO:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
