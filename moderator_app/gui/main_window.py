@@ -194,6 +194,12 @@ class MainWindow(QMainWindow):
         self._similar_timer.setInterval(SIMILAR_DELAY_MS)
         self._similar_timer.timeout.connect(self._show_similar)
 
+        self.demo_mailbox: QWidget | None = None
+        self._mailbox_timer = QTimer(self)  # owned by the window: never fires after it is gone
+        self._mailbox_timer.setSingleShot(True)
+        self._mailbox_timer.timeout.connect(self._add_demo_mailbox)
+        self._mailbox_timer.start(150)  # after the first paint
+
         self._restore_state()
         self.model.reload()
         self.conflicts.reload()
@@ -359,6 +365,18 @@ class MainWindow(QMainWindow):
         with self.services.database.session() as session:
             found = session.scalars(select(Question.language).distinct()).all()
         return sorted(set(found) | set(self.services.charter.languages))
+
+    def _add_demo_mailbox(self) -> None:
+        """A demo data directory has a mail catcher: show what the authors received."""
+        from moderator_app.demo.catcher import caught_mail_folder
+
+        folder = caught_mail_folder(self.services.home)
+        if folder is None or self.demo_mailbox is not None:
+            return
+        from moderator_app.gui.demo_mailbox import DemoMailbox
+
+        self.demo_mailbox = DemoMailbox(folder)
+        self.tabs.addTab(self.demo_mailbox, "Demo mailbox")
 
     def _build_support(self) -> SupportTab:
         return SupportTab(self.services, self)

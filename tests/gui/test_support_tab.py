@@ -72,3 +72,45 @@ def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> No
 def test_mail_list_model_passes_the_model_tester(qtmodeltester) -> None:
     model = MailListModel()
     qtmodeltester.check(model)
+
+
+def test_a_demo_home_shows_the_caught_mails_as_plain_text(qtbot, qtmodeltester, tmp_path) -> None:
+    from moderator_app.demo.catcher import CAUGHT_MAIL_DIR_NAME
+
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    open_database(cache_path(tmp_path)).close()
+    folder = tmp_path / CAUGHT_MAIL_DIR_NAME
+    folder.mkdir()
+    (folder / "0001.eml").write_bytes(
+        b"From: moderation@example.org\r\nTo: Zoe <zoe@example.org>\r\n"
+        b"Subject: Votre proposition\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour <b>Zoe</b>,\r\nMerci.\r\n"
+    )
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        qtbot.waitUntil(lambda: window.tabs.count() == 4)
+        window.tabs.setCurrentWidget(window.demo_mailbox)
+        mailbox = window.demo_mailbox
+        assert mailbox.model.rowCount() == 1
+        qtmodeltester.check(mailbox.model)
+        text = mailbox.reader.toPlainText()
+        assert "Subject: Votre proposition" in text
+        assert "Bonjour <b>Zoe</b>," in text
+    finally:
+        window.close()
+        window.services.database.close()
+
+
+def test_a_real_account_has_no_demo_mailbox(qtbot, tmp_path) -> None:
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    try:
+        qtbot.wait(300)
+        assert window.tabs.count() == 3
+        assert window.demo_mailbox is None
+    finally:
+        window.close()
+        window.services.database.close()
