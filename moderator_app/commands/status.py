@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
     if who is None:
         print("not logged in")
     for key, value in data.items():
-        print(f"{key.replace('_', ' ')}: {'never' if value is None else value}")
+        shown = value if value is not None else ("never" if key == "last_sync" else "-")
+        print(f"{key.replace('_', ' ')}: {shown}")
     return 0
