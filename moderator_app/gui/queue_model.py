@@ -25,6 +25,7 @@ from moderator_app.gui.plain_text import plain_tooltip, single_line
 SessionFactory = Callable[[], Session]
 FindingsFor = Callable[["QueueRow"], Sequence[Any]]
 
+DECIDABLE = ("pending", "postponed")  # as core.triage.DECIDABLE_STATUSES
 PROMISE = timedelta(hours=48)  # the platform promises a decision within 48 hours
 BATCH_SIZE = 200
 # With a pre-check filter, rows are checked in Python; one fetch reads at most this many.
@@ -112,7 +113,9 @@ class QueueRow:
 
     @property
     def decided(self) -> bool:
-        return self.local_sync_state in ACTIVE_SYNC_STATES or self.status != "pending"
+        """Nothing left to decide here: a local decision waits, or the hub has a final one
+        (a postponed proposal can still be decided)."""
+        return self.local_sync_state in ACTIVE_SYNC_STATES or self.status not in DECIDABLE
 
 
 def fts_query(search: str) -> str:
@@ -452,6 +455,9 @@ class QueueModel(QAbstractTableModel):
             text_age = format_age(age)
             return f"{text_age} ⚠" if age >= PROMISE and not row.decided else text_age
         if column == self.STATUS:
+            holder = row.claim_moderator
+            if holder and holder != self._me and not row.decided:
+                return f"{row.shown_status} · held by {single_line(holder, 30)}"
             return row.shown_status
         if column == self.CONTENT:
             return single_line(row.content, 160)

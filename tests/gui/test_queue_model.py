@@ -173,3 +173,16 @@ def test_refresh_ids_updates_a_loaded_row_in_place(qtbot, cache) -> None:
     assert model.row_at(1).local_outcome == "accept"
     assert model.row_at(1).decided
     assert model.rowCount() == 3
+
+
+def test_postponed_proposals_can_still_be_decided_and_claims_of_others_show(cache) -> None:
+    with cache.write() as session:
+        session.add(make_proposal(1, status="postponed"))
+        session.add(make_proposal(2, status="accepted"))
+        session.add(make_proposal(3))
+        session.flush()
+        session.add(Claim(proposal_id=3, moderator="bob", expires_at=T0 + timedelta(days=1)))
+    model = model_over(cache)
+    model.set_filters(QueueFilters(status="all"))
+    assert [model.row_at(r).decided for r in range(3)] == [False, True, False]
+    assert model.data(model.index(2, QueueModel.STATUS)) == "pending · held by bob"
