@@ -74,3 +74,9 @@ def main(
     except KeyboardInterrupt:
         print("moderator-app: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`moderator-app proposals | head`): not an error worth a trace.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
