@@ -126,7 +126,8 @@ class MainWindow(QMainWindow):
         self.addAction(undo_action)
         self.actions_.add("undo", undo_action, "Take back the last decision while unsent", "Decide")
         redo_action = self.undo_stack.createRedoAction(self, "Re&do decision")
-        redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        # Both usual keys, whatever the platform's own convention is.
+        redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.addAction(redo_action)
         self.actions_.add("redo", redo_action, "Record the undone decision again", "Decide")
 

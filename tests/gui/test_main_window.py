@@ -255,3 +255,24 @@ def test_every_control_has_an_accessible_name_and_takes_focus(window: MainWindow
             unnamed.append(f"{type(widget).__name__} {widget.objectName()}")
         assert widget.focusPolicy() != Qt.FocusPolicy.NoFocus, widget.objectName()
     assert unnamed == []
+
+
+def test_redo_records_the_undone_decision_again(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_R)
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_4)
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Return)
+    [first] = decisions(window)
+    qtbot.keyClick(window.queue, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert decisions(window) == []
+    modifiers = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window.queue, Qt.Key.Key_Z, modifiers)
+    [again] = decisions(window)
+    assert (again.proposal_id, again.outcome, again.clause_id) == (
+        first.proposal_id,
+        first.outcome,
+        first.clause_id,
+    )
+    assert again.id != first.id  # a new decision, not a resurrected one
+    with window.services.database.session() as session:
+        [mail] = session.scalars(select(MailOutbox)).all()  # the undone one's mail went with it
+    assert mail.decision_id == again.id
