@@ -45,10 +45,20 @@ def run_login(args: argparse.Namespace) -> int:
         raise UserError(f"this token belongs to hub user {me.name!r}, not {user!r}")
     with _context.open_cache(args) as database, database.session() as session:
         cached = session.scalars(select(HubSyncState.hub_url)).all()
+        others_waiting = session.scalars(
+            select(Decision.moderator)
+            .where(Decision.sync_state.in_(ACTIVE_SYNC_STATES), Decision.moderator != user)
+            .limit(1)
+        ).first()
     other = [url for url in cached if url != hub_url]
     if other:
         raise UserError(
             f"this data directory caches hub {other[0]}; use another --home for {hub_url}"
+        )
+    if others_waiting is not None:
+        raise UserError(
+            f"this data directory holds unsent decisions by {others_waiting}; sync them as "
+            f"{others_waiting} first, or use another --home for {user}"
         )
     stored = store.set(hub_token_name(user, hub_url), token)
     save_account(_context.home(args), who)

@@ -361,18 +361,18 @@ class SyncEngine:
 
     def _take_batch(self, attempted: set[str]) -> list[tuple[Decision, wire.DecisionIn | None]]:
         now = self.now()
+        # Only this moderator's decisions: the hub credits whoever pushes them.
+        waiting = select(Decision).where(
+            Decision.sync_state.in_(ACTIVE_SYNC_STATES), Decision.moderator == self.moderator
+        )
+        if attempted:  # an answer-less decision waits for the next sync, no endless loop
+            waiting = waiting.where(Decision.id.not_in(attempted))
         with self.database.session() as session:  # nothing to send: no write transaction
-            waiting = select(Decision.id).where(Decision.sync_state.in_(ACTIVE_SYNC_STATES))
-            if attempted:
-                waiting = waiting.where(Decision.id.not_in(attempted))
-            if session.scalar(waiting.limit(1)) is None:
+            if session.scalar(waiting.with_only_columns(Decision.id).limit(1)) is None:
                 return []
         with self.database.write() as session:
-            query = select(Decision).where(Decision.sync_state.in_(ACTIVE_SYNC_STATES))
-            if attempted:  # an answer-less decision waits for the next sync, no endless loop
-                query = query.where(Decision.id.not_in(attempted))
             decisions = session.scalars(
-                query.order_by(Decision.decided_at, Decision.id).limit(self.push_batch_size)
+                waiting.order_by(Decision.decided_at, Decision.id).limit(self.push_batch_size)
             ).all()
             batch: list[tuple[Decision, wire.DecisionIn | None]] = []
             for decision in decisions:

@@ -289,3 +289,16 @@ def test_damaged_account_file_says_how_to_fix_it(cli: Cli, home: Path) -> None:
     code, _, err = cli("sync")
     assert code == 1
     assert "account.json is damaged; run `moderator-app login` again" in err
+
+
+def test_switching_user_with_unsent_decisions_is_refused(cli: Cli, hub: Hub) -> None:
+    ids = hub.seed(2)
+    _login(cli, hub, "alice")
+    cli("sync")
+    assert cli("decide", str(ids[0]), "accept")[0] == 0
+    code, _, err = _login(cli, hub, "bob")
+    assert code == 1
+    assert "unsent decisions by alice" in err
+    assert cli("sync")[0] == 0  # alice sends them ...
+    assert _login(cli, hub, "bob")[0] == 0  # ... then bob may use this directory
+    assert hub.proposal(ids[0]).decision.moderator == "alice"  # type: ignore[union-attr]

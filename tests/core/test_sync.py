@@ -528,3 +528,16 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(cache: Database) -> None
         claim = session.get(Claim, 7)
         assert claim is not None
         assert claim.moderator == "alice"
+
+
+def test_a_sync_pushes_only_its_own_moderators_decisions(
+    cache: Database, hub: Hub, http: httpx.Client
+) -> None:
+    ids = hub.seed(2)
+    _engine(cache, hub, http, user="alice").sync()
+    alices = decide(cache, ids[0], "accept", moderator="alice", charter=CHARTER)
+    report = _engine(cache, hub, http, user="bob").sync()
+    assert report.pushed == 0
+    assert _decision(cache, alices.id).sync_state == "unsent"
+    assert hub.proposal(ids[0]).status == "pending"
+    assert _engine(cache, hub, http, user="alice").sync().applied == 1
