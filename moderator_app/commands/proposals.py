@@ -10,7 +10,13 @@ from typing import Any
 from moderator_app.commands import _context
 from moderator_app.core.queries import HUB_STATUSES, list_proposals
 
-_UNPRINTABLE = {codepoint: " " for codepoint in range(32)} | {0x7F: " "}
+# Control characters would move the cursor or hide text on a terminal; bidirectional controls
+# would reorder what follows them. The JSON output keeps the text exactly.
+_UNPRINTABLE = (
+    {codepoint: " " for codepoint in range(32)}
+    | {codepoint: " " for codepoint in range(0x7F, 0xA0)}
+    | dict.fromkeys((0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+)
 
 
 def _positive(text: str) -> int:
@@ -29,10 +35,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _one_line(text: str, width: int) -> str:
-    # Control characters would move the cursor or hide text on a terminal.
+def one_line(text: str, width: int) -> str:
+    """`text` safe to print on one terminal line, cut to `width` characters."""
     flat = text.translate(_UNPRINTABLE)
-    flat = "".join(ch for ch in flat if not 0x202A <= ord(ch) <= 0x202E and ord(ch) != 0x200F)
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -54,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         claim = item["claimed_by"] or "-"
         print(
             f"{item['id']:>7}  {item['status']:<9} {claim:<12.12} {local:<18} "
-            f"{_one_line(item['content'], 70)}"
+            f"{one_line(item['content'], 70)}"
         )
     return 0

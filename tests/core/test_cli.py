@@ -302,3 +302,20 @@ def test_switching_user_with_unsent_decisions_is_refused(cli: Cli, hub: Hub) -> 
     assert cli("sync")[0] == 0  # alice sends them ...
     assert _login(cli, hub, "bob")[0] == 0  # ... then bob may use this directory
     assert hub.proposal(ids[0]).decision.moderator == "alice"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Il faut\r\nBcc: x@example.org", "Il faut  Bcc: x@example.org"),
+        ("a\x1b[2Jb\x00c\x7fd", "a [2Jb c d"),
+        ("txt\u202egnp.exe", "txtgnp.exe"),
+        ("\u2066isolé\u2069 \u200fmark", "isolé mark"),
+        ("<b>gras</b>", "<b>gras</b>"),
+        ("x" * 100, "x" * 69 + "…"),
+    ],
+)
+def test_listing_prints_hostile_text_on_one_inert_line(text: str, shown: str) -> None:
+    from moderator_app.commands.proposals import one_line
+
+    assert one_line(text, 70) == shown
