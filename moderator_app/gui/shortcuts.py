@@ -111,7 +111,13 @@ class WorkbenchActions(QObject):
             action = self.by_name[name]
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             rows.append((keys, action.text().replace("&", ""), help_text))
-        rows.append(("1 … 11", "Clause number", "While refusing: pick the clause with that number"))
+        rows.append(
+            (
+                "0 … 9",
+                "Clause number",
+                "While refusing: type the clause's number (1 then 2 picks clause 12)",
+            )
+        )
         rows.append(("Enter", "Confirm", "While refusing: send the refusal with its mail"))
         rows.append(("Esc", "Cancel", "Leave the refusal or the correction without deciding"))
         return rows
