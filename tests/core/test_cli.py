@@ -219,13 +219,14 @@ def test_failures_are_one_line_with_exit_code_1(
     assert message in err
 
 
-def test_garbage_hub_fails_in_one_line(cli: Cli, home: Path) -> None:
+def test_unreachable_hub_fails_in_one_line(cli: Cli, home: Path) -> None:
     from moderator_app.core.account import Account, save_account
 
     save_account(home, Account(hub_url="http://127.0.0.1:9", user="alice"))
     code, _, err = cli("sync", "--token-stdin", stdin="token")
     assert code == 1
     assert err.count("\n") == 1
+    assert "unreachable after 4 attempts" in err
 
 
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
