@@ -89,22 +89,20 @@ class Status:
         }
 
 
-def _active_decision_exists() -> Any:
-    return (
-        select(Decision.id)
-        .where(Decision.proposal_id == Proposal.id, Decision.sync_state.in_(ACTIVE_SYNC_STATES))
-        .exists()
-    )
-
-
 def status(session: Session, *, hub_url: str | None, user: str | None, now: datetime) -> Status:
     def count(query: Any) -> int:
         return int(session.scalar(query) or 0)
 
+    # Pending at the hub minus those decided here and not yet confirmed (at most one waiting
+    # decision per proposal): an index range count and a small join, instead of probing the
+    # decisions of every pending proposal.
     pending = count(
+        select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
+    ) - count(
         select(func.count())
-        .select_from(Proposal)
-        .where(Proposal.status == "pending", ~_active_decision_exists())
+        .select_from(Decision)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.sync_state.in_(ACTIVE_SYNC_STATES), Proposal.status == "pending")
     )
     claimed = count(
         select(func.count())

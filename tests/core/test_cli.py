@@ -104,6 +104,8 @@ def test_moderator_day_from_login_to_logout(
     )
     code, out, err = cli("decide", str(ids[1]), "accept", "--content", "Il faut former au métier")
     assert code == 0
+    waiting = json.loads(cli("status", "--json")[1])
+    assert (waiting["pending"], waiting["decisions_unsent"]) == (6, 2)  # decided here: not pending
 
     code, out, _ = cli("proposals", "--json", "--search", "métier numéro 0")
     found = json.loads(out)
@@ -116,6 +118,8 @@ def test_moderator_day_from_login_to_logout(
     assert "released 1" in out
     assert hub.proposal(ids[0]).status == "refused"
     assert hub.proposal(ids[1]).content == "Il faut former au métier"
+    after = json.loads(cli("status", "--json")[1])
+    assert (after["pending"], after["decisions_unsent"], after["claimed_by_me"]) == (6, 0, 0)
     code, out, _ = cli("proposals", "--json", "--status", "refused")
     assert [(i["id"], i["decision"]["sync_state"]) for i in json.loads(out)] == [
         (ids[0], "applied")
