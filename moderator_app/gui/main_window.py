@@ -6,6 +6,7 @@ then the next proposal shows at once; the hub hears about them when the sync wor
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,6 +108,7 @@ class DecisionCommand(QUndoCommand):
 
 class MainWindow(QMainWindow):
     _counted = Signal(int, int, str)  # generation, total (-1: failed), error
+    _duplicates_built = Signal(object)  # per question: (DuplicateIndex, ids)
 
     def __init__(self, services: WorkbenchServices, settings: WorkbenchSettings) -> None:
         super().__init__()
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         self._clauses_by_language: dict[str, list] = {}
         self._idle_middle_sizes: list[int] | None = None
         self._reload_pending = False
+        self._shown_once = False
         self._build_triage()
         self.conflicts = ConflictsView(services.database.session)
         self.conflicts.redoRequested.connect(self.redo_conflict)
@@ -195,11 +198,17 @@ class MainWindow(QMainWindow):
         self._similar_timer.setInterval(SIMILAR_DELAY_MS)
         self._similar_timer.timeout.connect(self._show_similar)
 
+        self._duplicates_built.connect(self._use_duplicates)
+        self._duplicates_timer = QTimer(self)
+        self._duplicates_timer.setSingleShot(True)
+        self._duplicates_timer.timeout.connect(self._build_duplicates)
+        self._duplicates_timer.setInterval(300)  # started by the first showEvent
+
         self.demo_mailbox: QWidget | None = None
         self._mailbox_timer = QTimer(self)  # owned by the window: never fires after it is gone
         self._mailbox_timer.setSingleShot(True)
         self._mailbox_timer.timeout.connect(self._add_demo_mailbox)
-        self._mailbox_timer.start(150)  # after the first paint
+        self._mailbox_timer.setInterval(150)  # started by the first showEvent
 
         self._restore_state()
         self.model.reload()
@@ -366,6 +375,28 @@ class MainWindow(QMainWindow):
         with self.services.database.session() as session:
             found = session.scalars(select(Question.language).distinct()).all()
         return sorted(set(found) | set(self.services.charter.languages))
+
+    def _build_duplicates(self) -> None:
+        """Index the proposals' texts on a pool thread for the possible-duplicate pre-check."""
+
+        def build() -> None:
+            try:
+                indexes = self.services.build_duplicate_indexes()
+            except UserError:
+                return  # the hint is a help, not a must: without it nothing is lost
+            self._duplicates_built.emit(indexes)
+
+        self._count_pool.start(build)
+
+    def _use_duplicates(self, indexes: dict) -> None:
+        if not indexes:
+            return
+        self.services.duplicates = indexes
+        # The index is tens of thousands of long-lived sets: move them (and everything loaded so
+        # far) out of the collector's way, or each full collection would pause the window.
+        gc.collect()
+        gc.freeze()
+        self._similar_timer.start()  # adds the current proposal's duplicates, if any
 
     def _add_demo_mailbox(self) -> None:
         """A demo data directory has a mail catcher: show what the authors received."""
@@ -534,10 +565,18 @@ class MainWindow(QMainWindow):
             self.actions_[name].setEnabled(decidable)
 
     def _show_similar(self) -> None:
-        """Decided proposals sharing this one's two longest words (off the keystroke path)."""
+        """Possible duplicates and decided proposals sharing this one's two longest words: both
+        search other texts, so they come once the moderator stays on a proposal."""
         row = self.current_row()
         if row is None:
             return
+        duplicates = self.services.duplicate_findings(row)
+        if duplicates:
+            labels = {clause.id: clause.label for clause in self._clauses(row.language)}
+            self.proposal.add_findings(duplicates, labels)
+            clauses, marked = self._pending_marks
+            self._pending_marks = (clauses, marked + [f.clause_id for f in duplicates])
+            self._update_charter()
         words = sorted(set(_WORD.findall(row.content.lower())), key=len, reverse=True)[:2]
         similar: list[tuple[str, str]] = []
         if words:
@@ -945,6 +984,11 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            # Extras that can wait until the queue is on screen.
+            self._mailbox_timer.start()
+            self._duplicates_timer.start()
         if getattr(self, "_default_sizes_pending", False):
             self._default_sizes_pending = False
             width = max(self.splitter.width(), 900)

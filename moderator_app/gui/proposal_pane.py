@@ -143,7 +143,10 @@ class ProposalPane(QWidget):
         shown, offsets = neutralise_with_offsets(row.content)
         self.content.setPlainText(shown)
         self._highlight(shown, offsets, findings)
-        labels = clause_labels or {}
+        self.add_findings(findings, clause_labels or {})
+
+    def add_findings(self, findings: Sequence[Any], labels: dict[str, str]) -> None:
+        """List findings as sentences (possible duplicates arrive a moment after the rest)."""
         for finding in findings:
             clause_id = str(getattr(finding, "clause_id", ""))
             item = QListWidgetItem(single_line(finding_sentence(finding, labels.get(clause_id))))

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from moderator_app.core.charter import Charter
-from moderator_app.core.charter.prechecks import Finding, run_prechecks
+from moderator_app.core.charter.prechecks import DuplicateIndex, Finding, run_prechecks
 from moderator_app.core.database import Database
 from moderator_app.core.errors import UserError
-from moderator_app.core.models import Question
+from moderator_app.core.models import Proposal, Question
 from moderator_app.gui.plain_text import single_line
 from moderator_app.gui.queue_model import QueueRow
 from moderator_app.gui.sync_worker import SyncRunner
@@ -26,6 +26,9 @@ from moderator_app.gui.sync_worker import SyncRunner
 if TYPE_CHECKING:  # the mail modules (Jinja2) and triage (pydantic) load after the first paint
     from moderator_app.core.mail.render import MailRenderer
     from moderator_app.core.triage import CharterRef, DecisionHook
+
+
+MAX_INDEXED_FOR_DUPLICATES = 20_000
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,53 @@ class WorkbenchServices:
                 question.slug: question.title for question in session.scalars(select(Question))
             }
 
+    # Per question: an index of its proposals' texts for the possible-duplicate pre-check, and
+    # the proposal id at each position (set by the window once built off the GUI thread).
+    duplicates: dict[str, tuple[DuplicateIndex, list[int]]] = field(default_factory=dict)
+
     def findings(self, row: QueueRow) -> Sequence[Finding]:
-        """The charter's pre-checks on a proposal (hints and rule violations; never decisions)."""
+        """The charter's pre-checks on a proposal (hints and rule violations; never decisions),
+        without the possible-duplicate one: that one searches every other text and is too slow
+        for the keystroke path (see `duplicate_findings`)."""
         return run_prechecks(row.content, _QuestionLanguage(row.language), charter=self.charter)
+
+    def duplicate_findings(self, row: QueueRow) -> list[Finding]:
+        """The possible-duplicate findings, once the index of this question's texts is built."""
+        index, ids = self.duplicates.get(row.question, (None, []))
+        if index is None:
+            return []
+        found = run_prechecks(
+            row.content, _QuestionLanguage(row.language), charter=self.charter, others=index
+        )
+        # The index holds the proposal itself: being identical to yourself is no finding.
+        return [
+            finding
+            for finding in found
+            if finding.check == "possible-duplicate"
+            and finding.related is not None
+            and ids[finding.related] != row.id
+        ]
+
+    def build_duplicate_indexes(
+        self, limit: int = MAX_INDEXED_FOR_DUPLICATES
+    ) -> dict[str, tuple[DuplicateIndex, list[int]]]:
+        """Index every non-withdrawn proposal's text per question (nothing above `limit`: the
+        build is linear but a large cache would hold memory and a thread for long)."""
+        with self.database.session() as session:
+            total = session.scalar(select(func.count()).select_from(Proposal)) or 0
+            if total > limit:
+                return {}
+            rows = session.execute(
+                select(Proposal.id, Proposal.question, Proposal.content)
+                .where(Proposal.status != "withdrawn")
+                .order_by(Proposal.created_at, Proposal.id)
+            ).all()
+        indexes: dict[str, tuple[DuplicateIndex, list[int]]] = {}
+        for proposal_id, question, content in rows:
+            index, ids = indexes.setdefault(question, (DuplicateIndex(), []))
+            index.add(content)
+            ids.append(proposal_id)
+        return indexes
 
     def refusal_hook(self, row: QueueRow) -> DecisionHook | None:
         """Queues the refusal mail in the decision's transaction (None without templates)."""

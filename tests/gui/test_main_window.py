@@ -276,3 +276,31 @@ def test_redo_records_the_undone_decision_again(qtbot, window: MainWindow) -> No
     with window.services.database.session() as session:
         [mail] = session.scalars(select(MailOutbox)).all()  # the undone one's mail went with it
     assert mail.decision_id == again.id
+
+
+def test_possible_duplicates_are_found_but_not_the_proposal_itself(qtbot, tmp_path: Path) -> None:
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(tmp_path))
+    text = "Il faut proposer des stages en entreprise aux personnes détenues avant la sortie"
+    with database.write() as session:
+        session.add(make_proposal(1, content=text))
+        session.add(make_proposal(2, content="Il faut des ateliers de menuiserie en détention"))
+        session.add(make_proposal(3, content=text.replace("stages", "stage"), status="accepted"))
+    database.close()
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        qtbot.waitUntil(lambda: window.proposal.findings.count() > 0, timeout=10_000)
+        messages = [
+            window.proposal.findings.item(i).text() for i in range(window.proposal.findings.count())
+        ]
+        duplicates = [message for message in messages if "duplicate" in message]
+        assert len(duplicates) == 1  # proposal 3, not proposal 1 itself
+        assert "Il faut proposer des stage en entreprise" in duplicates[0]
+        qtbot.keyClick(window.queue, Qt.Key.Key_J)
+        assert window.current_row().id == 2
+        assert window.proposal.findings.count() == 0
+    finally:
+        window.close()
+        window.services.database.close()

@@ -107,8 +107,9 @@ def test_a_real_account_has_no_demo_mailbox(qtbot, tmp_path) -> None:
     save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
     window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
     qtbot.addWidget(window)
+    show_active(qtbot, window)
     try:
-        qtbot.wait(300)
+        qtbot.waitUntil(lambda: not window._mailbox_timer.isActive())
         assert window.tabs.count() == 3
         assert window.demo_mailbox is None
     finally:
