@@ -3,6 +3,7 @@ with the demo, and nothing is written to the user's real keyring."""
 
 from __future__ import annotations
 
+from jaraco.classes.properties import classproperty
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
@@ -10,7 +11,12 @@ from keyring.errors import PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """Secrets in a dict, per instance (never shared through keyring's global backend)."""
 
-    priority = 0.1  # never picked automatically by keyring
+    # keyring registers every KeyringBackend subclass it sees imported and would pick this one as
+    # the default in any process that imported the demo. A priority that raises marks it not
+    # viable, so it is used only where the demo passes an instance explicitly.
+    @classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("the demo's in-memory keyring is only used when passed explicitly")
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
