@@ -125,6 +125,8 @@ def _import(args: argparse.Namespace) -> int:
             batch = parsed.proposals[start : start + wire.MAX_INGEST_PER_BATCH]
             for result in storage.ingest("import", batch):
                 counts[result.status] += 1
+        if counts["created"]:
+            storage.refresh_statistics()
     finally:
         storage.close()
     for bad in parsed.bad_rows:
