@@ -92,7 +92,10 @@ class Proposal(Base):
     """A proposal as the hub last showed it (the hub's decision included); never edited locally."""
 
     __tablename__ = "proposals"
-    __table_args__ = (Index("ix_proposals_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_proposals_status_created", "status", "created_at"),
+        Index("ix_proposals_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     external_id: Mapped[str] = mapped_column(String)

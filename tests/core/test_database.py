@@ -368,3 +368,42 @@ def test_models_and_migrations_describe_the_same_schema(cache: Database) -> None
         )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_upgrading_a_first_release_cache_keeps_data_search_and_a_backup(home: Path) -> None:
+    """A cache left at revision 0001 by an earlier version is backed up, then upgraded."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from moderator_app.core.database import alembic_config
+
+    home.mkdir()
+    path = cache_path(home)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.exec_driver_sql(
+                "INSERT INTO proposals (id, external_id, question, content, language, created_at,"
+                " status, version, author_first_name, author_reachable, seq) VALUES (1, 'e1', 'q',"
+                " 'Il faut des ateliers de menuiserie', 'fr', '2026-01-01T00:00:00.000000Z',"
+                " 'pending', 1, 'Ana', 0, 1)"
+            )
+    finally:
+        engine.dispose()
+    with open_database(path, now=NOW) as database, database.session() as session:
+        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert revision == head_revision()
+        assert search_ids(session, "menuiserie", 10) == [1]
+        triggers = session.execute(
+            text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+        ).scalar()
+        assert triggers == 3
+    with open_database(path) as database, database.write() as session:  # triggers still fire
+        session.add(_proposal(2, "Il faut des stages en cuisine"))
+    with open_database(path) as database, database.session() as session:
+        assert search_ids(session, "cuisine", 10) == [2]
+    backups = [p for p in home.iterdir() if p.name.endswith(".bak")]
+    assert len(backups) == 1
+    with closing(sqlite3.connect(backups[0])) as copy:
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
