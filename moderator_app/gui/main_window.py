@@ -233,12 +233,17 @@ class MainWindow(QMainWindow):
         self.search.returnPressed.connect(self._search_done)
 
         self.status_filter = self._combo("statusFilter", "Status filter", STATUS_FILTERS)
+        first_language = self.services.charter.languages[0]
         self.finding_filter = self._combo(
             "findingFilter",
             "Pre-check filter",
             FINDING_FILTERS
             + tuple(
-                (clause.id, f"Clause {clause.number}") for clause in self.services.charter.clauses
+                (
+                    clause.id,
+                    f"{clause.number}. {clause.title.get(first_language, clause.id)}",
+                )
+                for clause in self.services.charter.clauses
             ),
         )
         questions = tuple(sorted(self.services.question_titles.items()))
