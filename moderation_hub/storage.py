@@ -129,20 +129,28 @@ class HubStorage:
         """Revoke a user's token and release the claims it holds."""
         now = self._clock()
         with self._write.begin() as session:
-            user = session.scalars(select(User).where(User.name == name)).one_or_none()
+            user = session.execute(
+                select(User.id, User.role, User.revoked_at).where(User.name == name)
+            ).one_or_none()
             if user is None:
                 raise NotFound(f"no user named {name!r}", "name")
             if user.revoked_at is not None:
                 return
-            user.revoked_at = now
-            user.token_sha256 = None
             held = session.scalars(
                 select(Proposal)
                 .where(Proposal.claim_user_id == user.id)
                 .order_by(Proposal.id)
                 .with_for_update()
             ).all()
-            first = self._next_seqs(session, len(held)) if held else 0
+            # The counter before the user row: other writers lock the counter first and then
+            # the user row (foreign key checks), so the opposite order could deadlock.
+            first = self._next_seqs(session, len(held) + 1)
+            session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(revoked_at=now, token_sha256=None)
+                .execution_options(synchronize_session=False)
+            )
             for offset, proposal in enumerate(held):
                 proposal.claim_user_id = None
                 proposal.claim_expires_at = None
