@@ -8,8 +8,9 @@
    straight into a fresh cache (same schema, same FTS triggers) with one executemany.
 2. Incremental sync with nothing new: median of 20.
 3. Full-text search over M cached proposals (rows written straight into the cache): median over
-   a mix of common, rare, two-word and prefix queries, for `search_ids` (ids, best match first)
-   and `list_proposals(search=...)` (the rows the CLI prints, 50 of them).
+   a mix of common, rare, two-word and prefix queries, for `search_ids` (ids, oldest first)
+   and `list_proposals(search=...)` (the rows the CLI prints, 50 of them). Also, on the same
+   cache: the `status` counters and the oldest 50 proposals (`proposals --limit 50`).
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def bench_sync(count: int, workdir: Path) -> dict[str, Any]:
 def bench_fts(count: int, workdir: Path) -> dict[str, Any]:
     from moderator_app.core.database import cache_path, open_database
     from moderator_app.core.models import format_utc
-    from moderator_app.core.queries import list_proposals, search_ids
+    from moderator_app.core.queries import list_proposals, search_ids, status
 
     rng = random.Random(11)
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -234,6 +235,16 @@ def bench_fts(count: int, workdir: Path) -> dict[str, Any]:
                     started = time.perf_counter()
                     list_proposals(session, now=now, search=query, limit=50)
                     list_times.append(time.perf_counter() - started)
+            status_times, oldest_times = [], []
+            for _ in range(20):
+                started = time.perf_counter()
+                status(session, hub_url=None, user="bench", now=now)
+                status_times.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                list_proposals(session, now=now, limit=50)
+                oldest_times.append(time.perf_counter() - started)
+        result["status_median_ms"] = statistics.median(status_times) * 1000
+        result["list_oldest_50_median_ms"] = statistics.median(oldest_times) * 1000
         result["fts_rows"] = count
         result["search_ids_median_ms"] = statistics.median(ids_times) * 1000
         result["search_ids_p90_ms"] = statistics.quantiles(ids_times, n=10)[-1] * 1000
