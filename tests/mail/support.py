@@ -47,6 +47,7 @@ class ScriptedHandler:
     hold: threading.Event | None = None  # when set: DATA waits until released
     holding: threading.Event = field(default_factory=threading.Event)
     hold_after: int = 0  # accept this many messages before holding
+    delay: float = 0.0  # seconds each DATA takes before its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(
@@ -64,6 +65,8 @@ class ScriptedHandler:
         with self.lock:
             self.data_commands += 1
             step = self.script.pop(0) if self.script else "250 2.0.0 Ok: queued"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         hold = self.hold
         if hold is not None and len(self.received) >= self.hold_after:
             self.holding.set()

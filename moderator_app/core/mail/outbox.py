@@ -57,7 +57,7 @@ DEFAULT_MESSAGE_ID_DOMAIN = "moderator-workbench.invalid"
 MAX_RESENDS_PER_ADDRESS_PER_HOUR = 3
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
-MAX_TRANSIENT_ATTEMPTS = 12  # about a day and a half of retries with the backoff above
+MAX_TRANSIENT_ATTEMPTS = 12  # 11 waits: 1 min doubling, capped at 6 h: about 20 hours
 SEND_CHUNK = 200
 MAX_REASON_CHARS = 1_000
 
