@@ -17,11 +17,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from moderator_app.core.errors import UserError
 from moderator_app.core.paths import resolve_home
-from moderator_app.demo.environment import DemoEnvironment, demo_home_under, utc_now
+
+if TYPE_CHECKING:
+    # The environment pulls in the hub (FastAPI, uvicorn, Alembic): about a second that every
+    # other moderator-app command would pay if it were imported when the parser is built.
+    from moderator_app.demo.environment import DemoEnvironment
 
 
 def register(subparsers: Any) -> None:
@@ -58,6 +62,8 @@ def register(subparsers: Any) -> None:
 def demo_home(args: argparse.Namespace) -> Path:
     if args.home:
         return Path(args.home).expanduser().resolve()
+    from moderator_app.demo.environment import demo_home_under, utc_now
+
     return demo_home_under(resolve_home(None, args.environ), utc_now())
 
 
@@ -79,6 +85,8 @@ def run_demo(args: argparse.Namespace) -> int:
     home = demo_home(args)
     out: TextIO = sys.stdout
     print(f"Starting the demo in {home} ...", file=out, flush=True)
+    from moderator_app.demo.environment import DemoEnvironment
+
     with DemoEnvironment(home) as demo:
         code = _run_mode(args, demo, out)
     print(
