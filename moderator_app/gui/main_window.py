@@ -262,6 +262,14 @@ class MainWindow(QMainWindow):
         self.claimed_filter.setAccessibleName("Only proposals claimed by me")
         self.claimed_filter.setToolTip("Only the proposals I have claimed (taken offline)")
         self.claimed_filter.toggled.connect(lambda _on: self._apply_filters())
+        self.others_filter = QCheckBox("Others' claims")
+        self.others_filter.setObjectName("othersClaimsFilter")
+        self.others_filter.setAccessibleName("Also show proposals other moderators hold")
+        self.others_filter.setToolTip(
+            "Under “To decide”, also list the proposals another moderator has claimed "
+            "(greyed: they cannot be decided here until that claim ends)"
+        )
+        self.others_filter.toggled.connect(lambda _on: self._apply_filters())
         self.order_filter = QCheckBox("Newest first")
         self.order_filter.setObjectName("orderFilter")
         self.order_filter.setAccessibleName("Newest first instead of oldest first")
@@ -273,6 +281,7 @@ class MainWindow(QMainWindow):
         filters_top = QHBoxLayout()
         filters_top.addWidget(self.search, 1)
         filters_top.addWidget(self.claimed_filter)
+        filters_top.addWidget(self.others_filter)
         filters_top.addWidget(self.order_filter)
         filters_top.addWidget(self.queue_count)
         filters_bottom = QHBoxLayout()
@@ -303,6 +312,7 @@ class MainWindow(QMainWindow):
         for column, width in (
             (QueueModel.AGE, 56),
             (QueueModel.STATUS, 84),
+            (QueueModel.HOLDER, 90),
             (QueueModel.AUTHOR, 80),
             (QueueModel.QUESTION, 90),
             (QueueModel.LANGUAGE, 44),
@@ -621,6 +631,7 @@ class MainWindow(QMainWindow):
             claimed_by_me=self.claimed_filter.isChecked(),
             search=self.search.text(),
             newest_first=self.order_filter.isChecked(),
+            others_claims=self.others_filter.isChecked(),
         )
 
     def set_filters(self, filters: QueueFilters) -> None:
@@ -637,6 +648,7 @@ class MainWindow(QMainWindow):
                 combo.setCurrentIndex(max(position, 0))
             self.claimed_filter.setChecked(filters.claimed_by_me)
             self.order_filter.setChecked(filters.newest_first)
+            self.others_filter.setChecked(filters.others_claims)
             self.search.setText(filters.search)
         finally:
             self._applying = False
@@ -658,12 +670,13 @@ class MainWindow(QMainWindow):
         self._count_generation += 1
         generation = self._count_generation
         filters = self.model.filters
+        now = self.services.now()
         set_label_text(self.queue_count, "counting…")
 
         def count() -> None:
             try:
                 with self.services.database.session() as session:
-                    total = count_rows(session, filters, self.services.moderator)
+                    total = count_rows(session, filters, self.services.moderator, now)
             except UserError as error:
                 self._counted.emit(generation, -1, error.message)
                 return
@@ -690,6 +703,15 @@ class MainWindow(QMainWindow):
             return None
         if row.decided:
             self.show_message(f"Proposal #{row.id} is already decided ({row.shown_status}).")
+            return None
+        holder = row.held_by_other(self.services.moderator, self.services.now())
+        if holder is not None:
+            until = f"{row.claim_expires_at:%Y-%m-%d %H:%M} UTC" if row.claim_expires_at else ""
+            self.show_message(
+                f"Proposal #{row.id} is claimed by {single_line(holder, 40)} until {until}: "
+                "the hub would answer conflict, so it cannot be decided here until that claim "
+                "ends (its author's address shows once you hold it)."
+            )
             return None
         return row
 

@@ -55,6 +55,7 @@ RowRole = Qt.ItemDataRole.UserRole + 2
 
 OVERDUE = QColor(198, 40, 40)
 DUE_SOON = QColor(230, 120, 0)
+HELD_ELSEWHERE = QColor(120, 120, 120)
 
 
 _ANSWERED_ROLES = frozenset(
@@ -78,6 +79,9 @@ class QueueFilters:
     claimed_by_me: bool = False
     search: str = ""
     newest_first: bool = False
+    # Under "To decide", proposals another moderator holds are hidden unless asked for: the
+    # core refuses to decide them (the hub would answer conflict) until their claim ends.
+    others_claims: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class QueueRow:
     created_at: datetime
     status: str
     claim_moderator: str | None = None
+    claim_expires_at: datetime | None = None
     local_decision_id: str | None = None
     local_outcome: str | None = None
     local_clause: str | None = None
@@ -110,6 +115,13 @@ class QueueRow:
         if self.hub_clause:
             return f"{self.status} ({self.hub_clause})"
         return self.status
+
+    def held_by_other(self, me: str, now: datetime) -> str | None:
+        """Who else holds this proposal's claim right now (as of the last sync), or None."""
+        holder = self.claim_moderator
+        if holder is None or holder == me or self.claim_expires_at is None:
+            return None
+        return holder if self.claim_expires_at > now else None
 
     @property
     def decided(self) -> bool:
@@ -143,7 +155,16 @@ def _has_decision(states: Sequence[str]) -> ColumnElement[bool]:
     return exists().where(Decision.proposal_id == Proposal.id, Decision.sync_state.in_(states))
 
 
-def filter_conditions(filters: QueueFilters, me: str) -> list[ColumnElement[bool]]:
+def _held_by_other(me: str, now: datetime) -> ColumnElement[bool]:
+    other = aliased(Claim)  # the page query also joins Claim; keep this one separate
+    return exists().where(
+        other.proposal_id == Proposal.id, other.moderator != me, other.expires_at > now
+    )
+
+
+def filter_conditions(
+    filters: QueueFilters, me: str, now: datetime | None = None
+) -> list[ColumnElement[bool]]:
     """The SQL conditions for everything except pre-check findings (those are checked in Python)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.question:
@@ -154,6 +175,8 @@ def filter_conditions(filters: QueueFilters, me: str) -> list[ColumnElement[bool
     if status == "to_decide":
         conditions.append(Proposal.status == "pending")
         conditions.append(~_has_decision(ACTIVE_SYNC_STATES))
+        if not filters.others_claims:
+            conditions.append(~_held_by_other(me, now or datetime.now(UTC)))
     elif status == "decided_here":
         conditions.append(_has_decision(ACTIVE_SYNC_STATES))
     elif status == "conflict":
@@ -194,16 +217,17 @@ def fetch_rows(
     after: tuple[datetime, int] | None,
     limit: int,
     ids: Sequence[int] | None = None,
+    now: datetime | None = None,
 ) -> list[QueueRow]:
     """One page of queue rows after the keyset position `after` (or the given ids)."""
     latest = _latest_local_decision().label("local_decision_id")
-    statement = select(Proposal, Claim.moderator, latest).outerjoin(
+    statement = select(Proposal, Claim.moderator, Claim.expires_at, latest).outerjoin(
         Claim, Claim.proposal_id == Proposal.id
     )
     if ids is not None:
         statement = statement.where(Proposal.id.in_(list(ids)))
     else:
-        statement = statement.where(*filter_conditions(filters, me))
+        statement = statement.where(*filter_conditions(filters, me, now))
         if after is not None:
             statement = statement.where(_after(after[0], after[1], filters.newest_first))
         if filters.newest_first:
@@ -212,13 +236,13 @@ def fetch_rows(
             statement = statement.order_by(Proposal.created_at, Proposal.id)
         statement = statement.limit(limit)
     results = session.execute(statement).all()
-    decision_ids = [decision_id for _p, _m, decision_id in results if decision_id]
+    decision_ids = [decision_id for _p, _m, _e, decision_id in results if decision_id]
     decisions: dict[str, Decision] = {}
     if decision_ids:
         for found in session.scalars(select(Decision).where(Decision.id.in_(decision_ids))):
             decisions[found.id] = found
     rows = []
-    for proposal, claim_moderator, decision_id in results:
+    for proposal, claim_moderator, claim_expires_at, decision_id in results:
         decision = decisions.get(decision_id) if decision_id else None
         rows.append(
             QueueRow(
@@ -231,6 +255,7 @@ def fetch_rows(
                 created_at=proposal.created_at,
                 status=proposal.status,
                 claim_moderator=claim_moderator,
+                claim_expires_at=claim_expires_at,
                 local_decision_id=decision.id if decision else None,
                 local_outcome=decision.outcome if decision else None,
                 local_clause=decision.clause_id if decision else None,
@@ -242,8 +267,12 @@ def fetch_rows(
     return rows
 
 
-def count_rows(session: Session, filters: QueueFilters, me: str) -> int:
-    statement = select(func.count()).select_from(Proposal).where(*filter_conditions(filters, me))
+def count_rows(
+    session: Session, filters: QueueFilters, me: str, now: datetime | None = None
+) -> int:
+    statement = (
+        select(func.count()).select_from(Proposal).where(*filter_conditions(filters, me, now))
+    )
     return int(session.execute(statement).scalar_one())
 
 
@@ -259,8 +288,8 @@ def format_age(age: timedelta) -> str:
 class QueueModel(QAbstractTableModel):
     """Proposals matching the filters, fetched in batches as the view scrolls."""
 
-    COLUMNS = ("Age", "Status", "Proposal", "Author", "Question", "Lang", "Checks")
-    AGE, STATUS, CONTENT, AUTHOR, QUESTION, LANGUAGE, CHECKS = range(7)
+    COLUMNS = ("Age", "Status", "Proposal", "Claimed by", "Author", "Question", "Lang", "Checks")
+    AGE, STATUS, CONTENT, HOLDER, AUTHOR, QUESTION, LANGUAGE, CHECKS = range(8)
 
     def __init__(
         self,
@@ -315,7 +344,9 @@ class QueueModel(QAbstractTableModel):
         if not wanted:
             return
         with self._session_factory() as session:
-            fresh = fetch_rows(session, self._filters, self._me, None, len(wanted), ids=wanted)
+            fresh = fetch_rows(
+                session, self._filters, self._me, None, len(wanted), ids=wanted, now=self._now()
+            )
         for row in fresh:
             position = self._row_of_id[row.id]
             self._rows[position] = row
@@ -328,7 +359,7 @@ class QueueModel(QAbstractTableModel):
     def total_matching(self) -> int:
         """How many cached proposals match the SQL filters (pre-check filter not applied)."""
         with self._session_factory() as session:
-            return count_rows(session, self._filters, self._me)
+            return count_rows(session, self._filters, self._me, self._now())
 
     # -- rows ----------------------------------------------------------------------------------
 
@@ -372,9 +403,12 @@ class QueueModel(QAbstractTableModel):
             return
         accepted: list[QueueRow] = []
         scanned = 0
+        now = self._now()
         with self._session_factory() as session:
             while len(accepted) < self._batch_size and scanned < MAX_SCANNED_PER_FETCH:
-                page = fetch_rows(session, self._filters, self._me, self._after, self._batch_size)
+                page = fetch_rows(
+                    session, self._filters, self._me, self._after, self._batch_size, now=now
+                )
                 if page:
                     self._after = (page[-1].created_at, page[-1].id)
                 scanned += len(page)
@@ -429,7 +463,20 @@ class QueueModel(QAbstractTableModel):
                 return f"Submitted {row.created_at:%Y-%m-%d %H:%M} UTC; decision promised in 48 h"
             if column == self.CONTENT:
                 return plain_tooltip(row.content)
+            if column == self.HOLDER and row.claim_expires_at is not None:
+                holder = None if row.decided else row.held_by_other(self._me, self._now())
+                if holder is not None:
+                    return plain_tooltip(
+                        f"Claimed by {holder} until {row.claim_expires_at:%Y-%m-%d %H:%M} UTC: "
+                        "the hub would refuse your decision (conflict) until then."
+                    )
             return None
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and not row.decided
+            and row.held_by_other(self._me, self._now()) is not None
+        ):
+            return QBrush(HELD_ELSEWHERE)  # the whole row greyed: not decidable here for now
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AGE and not row.decided:
             age = self._now() - row.created_at
             if age >= PROMISE:
@@ -455,10 +502,14 @@ class QueueModel(QAbstractTableModel):
             text_age = format_age(age)
             return f"{text_age} ⚠" if age >= PROMISE and not row.decided else text_age
         if column == self.STATUS:
-            holder = row.claim_moderator
-            if holder and holder != self._me and not row.decided:
-                return f"{row.shown_status} · held by {single_line(holder, 30)}"
             return row.shown_status
+        if column == self.HOLDER:
+            if row.decided:
+                return ""
+            holder = row.held_by_other(self._me, self._now())
+            if holder is not None:
+                return f"🔒 {single_line(holder, 30)}"
+            return "me" if row.claim_moderator == self._me else ""
         if column == self.CONTENT:
             return single_line(row.content, 160)
         if column == self.AUTHOR:

@@ -162,9 +162,19 @@ class WorkbenchServices:
                 )
         except UserError as error:
             return f"The mail cannot be shown: {error.message}"
-        to = f"{single_line(row.author_first_name, 80)} <{mail.to_address}>"
-        lines = [f"To: {to if mail.to_address else '(nobody)'}", f"Subject: {mail.subject}"]
-        if mail.not_sent_reason:
+        holder = row.claim_moderator if row.claim_moderator != self.moderator else None
+        if mail.to_address:
+            to = f"{single_line(row.author_first_name, 80)} <{mail.to_address}>"
+        elif holder is not None:
+            # The hub hides an author's address from everyone but the moderator holding it.
+            to = f"(held by {single_line(holder, 40)}; the address shows once you hold it)"
+        elif mail.not_sent_reason:
+            to = "(nobody)"
+        else:
+            name = single_line(row.author_first_name, 80)
+            to = f"{name} <the address the hub gives once it records the decision>"
+        lines = [f"To: {to}", f"Subject: {mail.subject}"]
+        if mail.not_sent_reason and (mail.to_address or holder is None):
             lines.append(f"Not sent: {mail.not_sent_reason}")
         lines.append("(The reference number is fixed when you confirm.)")
         return "\n".join(lines) + "\n\n" + mail.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,15 @@ from sqlalchemy import select
 
 from moderator_app.core.account import Account, save_account
 from moderator_app.core.database import cache_path, open_database
-from moderator_app.core.models import Decision, MailOutbox
+from moderator_app.core.models import Claim, Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.decision_bar import DecisionBar
 from moderator_app.gui.main_window import MainWindow
+from moderator_app.gui.queue_model import QueueModel
 from tests.gui.conftest import make_proposal, show_active
+
+HOUR = timedelta(hours=1)
 
 
 def seed_home(home: Path, count: int, **overrides: object) -> None:
@@ -304,3 +308,40 @@ def test_possible_duplicates_are_found_but_not_the_proposal_itself(qtbot, tmp_pa
     finally:
         window.close()
         window.services.database.close()
+
+
+def test_a_proposal_held_by_someone_else_says_so_instead_of_opening_a_refusal(
+    qtbot, tmp_path: Path
+) -> None:
+    seed_home(tmp_path, 3, author_email=None)
+    database = open_database(cache_path(tmp_path))
+    with database.write() as session:
+        session.add(Claim(proposal_id=1, moderator="bob", expires_at=datetime.now(UTC) + HOUR))
+    database.close()
+    opened = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(opened)
+    show_active(qtbot, opened)
+    try:
+        # Hidden under "To decide" by default; listed (greyed, "🔒 bob") on request.
+        assert opened.current_row().id == 2
+        opened.others_filter.setChecked(True)
+        assert opened.current_row().id == 1
+        holder = opened.model.index(0, QueueModel.HOLDER)
+        assert opened.model.data(holder) == "🔒 bob"
+        qtbot.keyClick(opened.queue, Qt.Key.Key_R)
+        assert opened.decision_bar.mode() == DecisionBar.IDLE
+        assert "claimed by bob" in opened.message.text()
+        assert "conflict" in opened.message.text()
+        assert decisions(opened) == []
+        # The preview of a proposal nobody holds does not claim the author has no address.
+        row = opened.model.row_at(1)
+        preview = opened.services.preview_mail(row, opened.services.charter.clauses[0].id, "")
+        assert "(nobody)" not in preview
+        held = opened.services.preview_mail(
+            opened.model.row_at(0), opened.services.charter.clauses[0].id, ""
+        )
+        assert "To: (held by bob; the address shows once you hold it)" in held
+        assert "left no e-mail" not in held
+    finally:
+        opened.close()
+        opened.services.database.close()

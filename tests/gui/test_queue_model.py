@@ -181,8 +181,31 @@ def test_postponed_proposals_can_still_be_decided_and_claims_of_others_show(cach
         session.add(make_proposal(2, status="accepted"))
         session.add(make_proposal(3))
         session.flush()
-        session.add(Claim(proposal_id=3, moderator="bob", expires_at=T0 + timedelta(days=1)))
+        session.add(Claim(proposal_id=3, moderator="bob", expires_at=T0 + timedelta(days=9)))
     model = model_over(cache)
     model.set_filters(QueueFilters(status="all"))
     assert [model.row_at(r).decided for r in range(3)] == [False, True, False]
-    assert model.data(model.index(2, QueueModel.STATUS)) == "pending · held by bob"
+    assert model.data(model.index(2, QueueModel.HOLDER)) == "🔒 bob"
+    assert model.data(model.index(2, QueueModel.STATUS)) == "pending"
+    assert "bob" in model.data(model.index(2, QueueModel.HOLDER), Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(2, QueueModel.CONTENT), Qt.ItemDataRole.ForegroundRole)
+
+
+def test_to_decide_hides_live_claims_of_others_unless_asked(cache) -> None:
+    with cache.write() as session:
+        for number in range(1, 5):
+            session.add(make_proposal(number))
+        session.flush()
+        session.add(Claim(proposal_id=1, moderator="bob", expires_at=T0 + timedelta(days=9)))
+        session.add(Claim(proposal_id=2, moderator="alice", expires_at=T0 + timedelta(days=9)))
+        # An expired claim of bob's no longer holds the proposal.
+        session.add(Claim(proposal_id=3, moderator="bob", expires_at=T0 - timedelta(minutes=1)))
+    model = model_over(cache)
+    model.set_filters(QueueFilters())
+    assert [model.row_at(r).id for r in range(model.rowCount())] == [2, 3, 4]
+    assert model.total_matching() == 3
+    assert model.data(model.index(0, QueueModel.HOLDER)) == "me"
+    assert model.data(model.index(1, QueueModel.HOLDER)) == ""
+    model.set_filters(QueueFilters(others_claims=True))
+    assert [model.row_at(r).id for r in range(model.rowCount())] == [1, 2, 3, 4]
+    assert model.total_matching() == 4
