@@ -25,6 +25,10 @@ from moderator_app.gui.plain_text import neutralise, plain_tooltip
 
 ClauseIdRole = Qt.ItemDataRole.UserRole + 1
 MARKED_BACKGROUND = QColor(255, 236, 200)
+NOTHING_SELECTED = (
+    "No pre-check points to a clause of the charter.\n\n"
+    "Select a clause to read its text, the tips for the author and examples."
+)
 
 
 @dataclass(frozen=True)
@@ -209,15 +213,22 @@ class CharterPane(QWidget):
     def set_charter(self, clauses: Sequence[ClauseView], version: str = "") -> None:
         self.model.set_clauses(clauses)
         self.heading.setText(f"Charter {version}".strip())
-        if clauses:
-            self.select_clause(clauses[0].id)
+        self.clear_selection()
 
     def set_marked(self, clause_ids: Iterable[str]) -> None:
-        """Mark the clauses the pre-checks point to, and show the first of them."""
+        """Mark the clauses the pre-checks point to and show the first of them; with none,
+        select nothing (a selected clause would read like a finding)."""
         ids = list(clause_ids)
         self.model.set_marked(ids)
-        if ids:
+        if ids and self.model.row_of(ids[0]) >= 0:
             self.select_clause(ids[0])
+        else:
+            self.clear_selection()
+
+    def clear_selection(self) -> None:
+        self.list.selectionModel().clearSelection()
+        self.list.selectionModel().clearCurrentIndex()
+        self.details.setPlainText(NOTHING_SELECTED)
 
     def select_clause(self, clause_id: str) -> None:
         row = self.model.row_of(clause_id)

@@ -38,6 +38,7 @@ class RefusalPanel(QWidget):
 
     confirmed = Signal(str, str)  # clause id, note
     cancelled = Signal()
+    clausePicked = Signal(str)  # clause id: the charter pane shows its text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +159,9 @@ class RefusalPanel(QWidget):
         self.cancelled.emit()
 
     def _clause_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        clause = self.current_clause()
+        if clause is not None:
+            self.clausePicked.emit(clause.id)
         self._refresh_preview()
 
     def _refresh_preview(self) -> None:

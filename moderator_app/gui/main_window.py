@@ -360,6 +360,8 @@ class MainWindow(QMainWindow):
 
         self.charter_pane = CharterPane()
         self.charter_pane.clauseActivated.connect(self.start_refusal)
+        # While refusing, the charter pane shows the clause being cited.
+        self.decision_bar.refusal.clausePicked.connect(self.charter_pane.select_clause)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -769,6 +771,7 @@ class MainWindow(QMainWindow):
 
     def _panel_closed(self) -> None:
         self._set_deciding(True)
+        self._charter_timer.start()  # back to the clause the findings point to, or none
         if self._reload_pending:
             self._reload_queue()
         self.queue.setFocus()

@@ -72,3 +72,16 @@ def test_activating_a_clause_asks_to_refuse_citing_it(qtbot) -> None:
     with qtbot.waitSignal(pane.clauseActivated) as blocker:
         pane.list.activated.emit(pane.model.index(1))
     assert blocker.args == ["off-topic"]
+
+
+def test_without_findings_no_clause_is_selected(qtbot) -> None:
+    pane = CharterPane()
+    qtbot.addWidget(pane)
+    pane.set_charter(CLAUSES, "1.0.0")
+    assert pane.current_clause() is None  # not the first clause, as if a pre-check pointed at it
+    pane.set_marked(["off-topic"])
+    assert pane.current_clause() == CLAUSES[1]
+    pane.set_marked([])
+    assert pane.current_clause() is None
+    assert not pane.list.selectionModel().hasSelection()
+    assert "No pre-check points to a clause" in pane.details.toPlainText()

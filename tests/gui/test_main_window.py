@@ -345,3 +345,19 @@ def test_a_proposal_held_by_someone_else_says_so_instead_of_opening_a_refusal(
     finally:
         opened.close()
         opened.services.database.close()
+
+
+def test_the_charter_pane_follows_the_findings_and_the_clause_being_cited(
+    qtbot, window: MainWindow
+) -> None:
+    charter = window.charter_pane
+    qtbot.waitUntil(lambda: charter.model.rowCount() > 0)
+    # The seeded proposals start with "Il faut" and break no rule: nothing is selected.
+    assert window.model.findings(window.current_row()) == ()
+    qtbot.waitUntil(lambda: charter.current_clause() is None)
+    qtbot.keyClick(window.queue, Qt.Key.Key_R)
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_3)
+    assert charter.current_clause().number == 3
+    assert charter.details.toPlainText().startswith("3. ")
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: charter.current_clause() is None)
