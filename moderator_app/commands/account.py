@@ -10,12 +10,16 @@ import httpx
 from sqlalchemy import select
 
 from moderator_app.commands import _context
+from moderator_app.commands.sync import RetryNotice
 from moderator_app.core.account import Account, forget_account, load_account, save_account
 from moderator_app.core.credentials import hub_token_name
 from moderator_app.core.database import cache_path
 from moderator_app.core.errors import UserError
-from moderator_app.core.hubclient import HubClient, normalise_hub_url
+from moderator_app.core.hubclient import HubClient, HubTimeouts, normalise_hub_url
 from moderator_app.core.models import ACTIVE_SYNC_STATES, Decision, HubSyncState
+
+# Module-level so tests can shorten them: about 20 s at most against a hub that never answers.
+LOGIN_TIMEOUTS = HubTimeouts(read=10.0, deadline=20.0, attempts=2)
 
 
 def register(subparsers: Any) -> None:
@@ -39,8 +43,17 @@ def run_login(args: argparse.Namespace) -> int:
     token = (
         _context.read_token_from_stdin() if args.token_stdin else _context.token(args, who, store)
     )
-    with httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
-        me = HubClient(http, hub_url, token, attempts=2).me()
+    timeouts = LOGIN_TIMEOUTS
+    with httpx.Client(timeout=timeouts.httpx_timeout()) as http:
+        hub = HubClient(
+            http,
+            hub_url,
+            token,
+            attempts=timeouts.attempts,
+            deadline_seconds=timeouts.deadline,
+            on_retry=RetryNotice(sys.stderr),
+        )
+        me = hub.me()
     if me.name != user:
         raise UserError(f"this token belongs to hub user {me.name!r}, not {user!r}")
     with _context.open_cache(args) as database, database.session() as session:

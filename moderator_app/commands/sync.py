@@ -11,8 +11,11 @@ import httpx
 from moderator_app.commands import _context
 from moderator_app.commands import mail as mail_commands
 from moderator_app.core.errors import UserError
-from moderator_app.core.hubclient import DEFAULT_TIMEOUT
+from moderator_app.core.hubclient import HubTimeouts
 from moderator_app.core.sync import SyncProgress, SyncReport, run_sync
+
+# Module-level so tests can shorten them; a hub that never answers costs about 35 s at most.
+TIMEOUTS = HubTimeouts()
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +55,24 @@ class TerminalProgress:
             self.stream.flush()
 
 
+class RetryNotice:
+    """On a terminal, one line per new try of a hub call, so a slow hub is not silence."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.active = stream.isatty()
+
+    def __call__(self, attempt: int, attempts: int, reason: str) -> None:
+        if not self.active:
+            return
+        # Clears a progress line first; the progress line is drawn again below this one.
+        self.stream.write(
+            f"\r\x1b[Kmoderator-app: hub not answering ({reason}), "
+            f"retrying ({attempt}/{attempts})…\n"
+        )
+        self.stream.flush()
+
+
 def summary(report: SyncReport) -> str:
     parts = [f"sent {report.pushed} decisions"]
     if report.pushed or report.applied:
@@ -72,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
     who = _context.account(args)
     token = _context.token(args, who, _context.credentials(args))
     progress = TerminalProgress(sys.stderr)
-    with _context.open_cache(args) as database, httpx.Client(timeout=DEFAULT_TIMEOUT) as http:
+    timeouts = TIMEOUTS
+    with (
+        _context.open_cache(args) as database,
+        httpx.Client(timeout=timeouts.httpx_timeout()) as http,
+    ):
         try:
             report = run_sync(
                 database,
@@ -84,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
                 claim_question=args.question,
                 release=args.release,
                 progress=progress,
+                attempts=timeouts.attempts,
+                deadline_seconds=timeouts.deadline,
+                on_retry=RetryNotice(sys.stderr),
             )
         finally:
             progress.finish()

@@ -1,15 +1,17 @@
 """The hub's HTTP API as seen by the client: one method per call, answers parsed with `wire`.
 
 Network errors, timeouts and 5xx answers are retried with exponential backoff (every call here is
-safe to repeat: reads, decisions carrying their UUID, claims that are leases); then they become
-`HubUnreachable`. A 4xx becomes `HubRefused`; an answer that is not the wire format becomes
-`HubAnswerInvalid`. All three are `UserError`s with one sentence.
+safe to repeat: reads, decisions carrying their UUID, claims that are leases), within a total
+deadline per call so a hub that accepts connections but never answers costs tens of seconds, not
+minutes; then they become `HubUnreachable`. A 4xx becomes `HubRefused`; an answer that is not the
+wire format becomes `HubAnswerInvalid`. All three are `UserError`s with one sentence.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -19,9 +21,15 @@ from moderation_hub import wire
 from moderator_app import __version__
 from moderator_app.core.errors import UserError
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_CONNECT_SECONDS = 5.0
+# The hub's largest answer (a page of 1,000 proposals) takes well under a second; 15 s of silence
+# means it is not answering.
+DEFAULT_READ_SECONDS = 15.0
+DEFAULT_TIMEOUT = httpx.Timeout(DEFAULT_READ_SECONDS, connect=DEFAULT_CONNECT_SECONDS)
 DEFAULT_ATTEMPTS = 4
 DEFAULT_BACKOFF_SECONDS = 0.5
+# Tries and pauses of one call stop here, however many attempts are left.
+DEFAULT_DEADLINE_SECONDS = 35.0
 
 # Besides 5xx: request timeout and rate limiting are worth another try too.
 _RETRY_LATER = frozenset({408, 429})
@@ -30,8 +38,29 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _QUESTIONS = TypeAdapter(list[wire.Question])
 
 
+@dataclass(frozen=True)
+class HubTimeouts:
+    """How long one call may wait: per connection, per read, and in total over its retries."""
+
+    connect: float = DEFAULT_CONNECT_SECONDS
+    read: float = DEFAULT_READ_SECONDS
+    deadline: float = DEFAULT_DEADLINE_SECONDS
+    attempts: int = DEFAULT_ATTEMPTS
+
+    def httpx_timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.read, connect=self.connect)
+
+
+# Called before each new try: (the try about to start, the tries allowed, why the last failed).
+RetryCallback = Callable[[int, int, str], None]
+
+
 class HubUnreachable(UserError):
     """The hub could not be reached or kept failing (network, timeout, 5xx): offline."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class HubRefused(UserError):
@@ -55,6 +84,20 @@ def normalise_hub_url(url: str) -> str:
     return text.rstrip("/")
 
 
+def _capped(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """`timeout` with no part longer than `seconds` (what is left of a call's deadline)."""
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
+
+
 def _one_line(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -72,6 +115,9 @@ class HubClient:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        on_retry: RetryCallback | None = None,
     ) -> None:
         self.http = http
         self.hub_url = normalise_hub_url(hub_url)
@@ -82,6 +128,9 @@ class HubClient:
         self._sleep = sleep
         self._attempts = max(1, attempts)
         self._backoff = backoff_seconds
+        self._deadline = deadline_seconds
+        self._clock = clock
+        self._on_retry = on_retry
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -132,11 +181,28 @@ class HubClient:
     def _request(self, method: str, path: str, *, what: str, **kwargs: Any) -> httpx.Response:
         url = f"{self.hub_url}{wire.API_PREFIX}{path}"
         reason = ""
+        started = self._clock()
+        tried = 0
         for attempt in range(self._attempts):
             if attempt:
-                self._sleep(self._backoff * 2 ** (attempt - 1))
+                pause = self._backoff * 2 ** (attempt - 1)
+                if self._clock() - started + pause >= self._deadline:
+                    break  # no time left for another try
+                if self._on_retry is not None:
+                    self._on_retry(attempt + 1, self._attempts, reason)
+                self._sleep(pause)
+            remaining = self._deadline - (self._clock() - started)
+            if remaining <= 0:
+                break
+            tried += 1
             try:
-                response = self.http.request(method, url, headers=self._headers, **kwargs)
+                response = self.http.request(
+                    method,
+                    url,
+                    headers=self._headers,
+                    timeout=_capped(self.http.timeout, remaining),
+                    **kwargs,
+                )
             except httpx.TimeoutException:
                 reason = "no answer in time"
                 continue
@@ -150,9 +216,10 @@ class HubClient:
             if response.status_code >= 400:
                 raise self._refused(response, what)
             return response
+        attempts = f"{tried} attempt" + ("s" if tried != 1 else "")
         raise HubUnreachable(
-            f"hub {self.hub_url} unreachable after {self._attempts} attempts ({reason}); "
-            "work continues offline"
+            f"hub {self.hub_url} unreachable after {attempts} ({reason}); work continues offline",
+            reason,
         )
 
     def _refused(self, response: httpx.Response, what: str) -> HubRefused:

@@ -31,7 +31,14 @@ from sqlalchemy.orm import Session
 from moderation_hub import wire
 from moderator_app.core.database import Database
 from moderator_app.core.errors import UserError
-from moderator_app.core.hubclient import HubClient, HubRefused, HubUnreachable
+from moderator_app.core.hubclient import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_DEADLINE_SECONDS,
+    HubClient,
+    HubRefused,
+    HubUnreachable,
+    RetryCallback,
+)
 from moderator_app.core.models import (
     ACTIVE_SYNC_STATES,
     AuditEntry,
@@ -632,8 +639,22 @@ def run_sync(
     now: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     progress: ProgressCallback | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    on_retry: RetryCallback | None = None,
 ) -> SyncReport:
-    """One full sync; every dependency passed in (the CLI and the GUI worker call this)."""
-    hub = HubClient(http, hub_url, token, sleep=sleep)
+    """One full sync; every dependency passed in (the CLI and the GUI worker call this).
+
+    Each hub call is tried up to `attempts` times within `deadline_seconds`; `on_retry` hears of
+    each new try (the CLI says so on a terminal). `http`'s timeouts bound each try."""
+    hub = HubClient(
+        http,
+        hub_url,
+        token,
+        sleep=sleep,
+        attempts=attempts,
+        deadline_seconds=deadline_seconds,
+        on_retry=on_retry,
+    )
     engine = SyncEngine(database, hub, moderator=moderator, now=now, progress=progress)
     return engine.sync(claim=claim, claim_question=claim_question, release=release)

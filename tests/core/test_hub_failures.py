@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from moderator_app.cli import main
+from moderator_app.commands.sync import RetryNotice
+from moderator_app.core.account import Account, save_account
 from moderator_app.core.database import Database
-from moderator_app.core.hubclient import HubAnswerInvalid
+from moderator_app.core.hubclient import HubAnswerInvalid, HubClient, HubTimeouts, HubUnreachable
 from moderator_app.core.models import HubSyncState
 from moderator_app.core.sync import SyncReport, run_sync
+from tests.core.conftest import MemoryKeyring
 
 
 class BadHub(ThreadingHTTPServer):
@@ -122,3 +129,87 @@ def test_failing_hub_is_retried_then_reported_offline(
     assert reason in (report.offline_reason or "")
     assert bad_hub.hits == 4  # the first try and three retries
     bad_hub.release.set()
+
+
+@pytest.mark.parametrize("bad_hub", ["hang"], indirect=True)
+def test_a_silent_hub_costs_the_deadline_not_every_attempt(bad_hub: BadHub) -> None:
+    naps: list[float] = []
+    with httpx.Client(timeout=httpx.Timeout(0.3)) as http:
+        client = HubClient(
+            http, bad_hub.url, "t", sleep=naps.append, attempts=4, deadline_seconds=0.5
+        )
+        with pytest.raises(HubUnreachable) as raised:
+            client.proposals(since=0, limit=10)
+    # The first try used 0.3 s; waiting and trying again would pass the 0.5 s deadline.
+    assert bad_hub.hits == 1
+    assert naps == []
+    assert "after 1 attempt (no answer in time)" in raised.value.message
+
+
+@pytest.mark.parametrize("bad_hub", ["hang"], indirect=True)
+def test_each_try_is_cut_at_what_is_left_of_the_deadline(bad_hub: BadHub) -> None:
+    # The read timeout alone (30 s) would outlast the hub's own 10 s hang.
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+        client = HubClient(http, bad_hub.url, "t", sleep=lambda _s: None, deadline_seconds=0.5)
+        with pytest.raises(HubUnreachable) as raised:
+            client.me()
+    assert raised.value.reason == "no answer in time"
+    assert bad_hub.hits == 1
+
+
+@pytest.mark.parametrize("bad_hub", ["hang"], indirect=True)
+def test_each_new_try_is_announced(bad_hub: BadHub) -> None:
+    notices: list[tuple[int, int, str]] = []
+    with httpx.Client(timeout=httpx.Timeout(0.2)) as http:
+        client = HubClient(
+            http,
+            bad_hub.url,
+            "t",
+            sleep=lambda _s: None,
+            attempts=3,
+            deadline_seconds=30.0,
+            on_retry=lambda attempt, attempts, reason: notices.append((attempt, attempts, reason)),
+        )
+        with pytest.raises(HubUnreachable):
+            client.questions()
+    assert notices == [(2, 3, "no answer in time"), (3, 3, "no answer in time")]
+    assert bad_hub.hits == 3
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_retry_notice_shows_on_a_terminal_only() -> None:
+    terminal = _Terminal()
+    RetryNotice(terminal)(2, 4, "no answer in time")
+    assert terminal.getvalue() == (
+        "\r\x1b[Kmoderator-app: hub not answering (no answer in time), retrying (2/4)…\n"
+    )
+    piped = io.StringIO()
+    RetryNotice(piped)(2, 4, "no answer in time")
+    assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize("bad_hub", ["hang"], indirect=True)
+def test_sync_command_against_a_silent_hub_ends_in_one_line(
+    bad_hub: BadHub, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moderator_app.commands import sync as sync_command
+
+    monkeypatch.setattr(
+        sync_command, "TIMEOUTS", HubTimeouts(connect=0.5, read=0.2, deadline=1.0, attempts=4)
+    )
+    save_account(home, Account(hub_url=bad_hub.url, user="alice"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("token"))
+    code = main(
+        ["sync", "--token-stdin"],
+        environ={"MODERATOR_APP_HOME": str(home)},
+        keyring_backend=MemoryKeyring(),
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no answer in time" in err
+    assert 1 <= bad_hub.hits < 4
