@@ -14,6 +14,7 @@ The scratch database is dropped at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -85,6 +86,7 @@ def run(url: str) -> None:
                 # table is still tiny and scans it whole.
                 storage.refresh_statistics()
         print(f"seeded {PROPOSALS} proposals in {time.perf_counter() - started:.1f} s")
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     finally:
         storage.close()
 
@@ -145,15 +147,24 @@ def measure(api: str, tokens: dict[str, str]) -> None:
 
     claimed: dict[str, list[dict[str, Any]]] = {}
     claim_seconds = concurrently(
-        api, tokens, lambda client, name: claim_loop(client, name, claimed)
+        api, tokens, lambda client, name: claim_loop(client, name, claimed, 1)
     )
     claims = sum(len(v) for v in claimed.values())
     all_ids = [item["id"] for items in claimed.values() for item in items]
     assert len(all_ids) == len(set(all_ids)), "a proposal was claimed twice"
     decide_seconds = concurrently(
-        api, tokens, lambda client, name: decide_loop(client, claimed[name])
+        api, tokens, lambda client, name: decide_loop(client, claimed[name], 1)
     )
     decisions = claims
+    # How a workbench syncs: 50 proposals per claim, 50 decisions per request.
+    batched: dict[str, list[dict[str, Any]]] = {}
+    batch_claim_seconds = concurrently(
+        api, tokens, lambda client, name: claim_loop(client, name, batched, 50)
+    )
+    batch_claims = sum(len(v) for v in batched.values())
+    batch_decide_seconds = concurrently(
+        api, tokens, lambda client, name: decide_loop(client, batched[name], 50)
+    )
 
     print(f"floor GET /health median: {floor * 1000:.2f} ms")
     print(
@@ -169,6 +180,15 @@ def measure(api: str, tokens: dict[str, str]) -> None:
         f"decisions, {CLIENTS} clients, one per request: {decisions} in {decide_seconds:.2f} s "
         f"= {decisions / decide_seconds:.0f} decisions/s"
     )
+    print(
+        f"claims, {CLIENTS} clients, 50 per request: {batch_claims} in "
+        f"{batch_claim_seconds:.2f} s = {batch_claims / batch_claim_seconds:.0f} claimed/s"
+    )
+    print(
+        f"decisions, {CLIENTS} clients, 50 per request: {batch_claims} in "
+        f"{batch_decide_seconds:.2f} s = {batch_claims / batch_decide_seconds:.0f} decisions/s"
+    )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 def concurrently(
@@ -199,17 +219,20 @@ def concurrently(
     return elapsed
 
 
-def claim_loop(client: httpx.Client, name: str, claimed: dict[str, list[dict[str, Any]]]) -> None:
+def claim_loop(
+    client: httpx.Client, name: str, claimed: dict[str, list[dict[str, Any]]], count: int
+) -> None:
     mine: list[dict[str, Any]] = []
-    for _ in range(CLAIM_ROUNDS):
-        response = client.post("/claims", json={"count": 1})
+    rounds = CLAIM_ROUNDS if count == 1 else 4
+    for _ in range(rounds):
+        response = client.post("/claims", json={"count": count})
         response.raise_for_status()
         mine += response.json()["items"]
     claimed[name] = mine
 
 
-def decide_loop(client: httpx.Client, items: list[dict[str, Any]]) -> None:
-    for item in items:
+def decide_loop(client: httpx.Client, items: list[dict[str, Any]], per_request: int) -> None:
+    for start in range(0, len(items), per_request):
         body = {
             "decisions": [
                 {
@@ -220,11 +243,12 @@ def decide_loop(client: httpx.Client, items: list[dict[str, Any]]) -> None:
                     "charter_version": "1.0.0",
                     "decided_at": datetime.now(UTC).isoformat(),
                 }
+                for item in items[start : start + per_request]
             ]
         }
         response = client.post("/decisions", json=body)
         response.raise_for_status()
-        assert response.json()["results"][0]["status"] == "applied"
+        assert {r["status"] for r in response.json()["results"]} == {"applied"}
 
 
 if __name__ == "__main__":

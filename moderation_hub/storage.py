@@ -23,7 +23,18 @@ from typing import Any, Final, cast, get_args
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, Select, func, insert, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Select,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -902,6 +913,9 @@ class HubStorage:
 # -- module helpers ----------------------------------------------------------------------------
 
 ClaimUser = aliased(User, name="claim_user")
+# The feed reads timestamps without the UTCDateTime conversion, which costs more per row than
+# everything else; PostgreSQL sessions already answer in UTC and SQLite holds naive UTC.
+_RAW_TIME = DateTime(timezone=True)
 DecisionUser = aliased(User, name="decision_user")
 
 
@@ -917,14 +931,14 @@ def _item_query() -> Select[*tuple[Any, ...]]:
             Proposal.original_content,
             Proposal.language,
             Proposal.country,
-            Proposal.created_at,
+            type_coerce(Proposal.created_at, _RAW_TIME).label("created_at"),
             Proposal.status,
             Proposal.version,
             Proposal.author_first_name,
             Proposal.author_email,
             Proposal.author_reachable,
             Proposal.claim_user_id,
-            Proposal.claim_expires_at,
+            type_coerce(Proposal.claim_expires_at, _RAW_TIME).label("claim_expires_at"),
             ClaimUser.name.label("claim_name"),
             Proposal.seq,
             Decision.id.label("decision_id"),
@@ -933,7 +947,7 @@ def _item_query() -> Select[*tuple[Any, ...]]:
             Decision.charter_version,
             Decision.moderator_id,
             DecisionUser.name.label("decision_name"),
-            Decision.decided_at,
+            type_coerce(Decision.decided_at, _RAW_TIME).label("decided_at"),
             Decision.edited_content,
             Decision.note,
         )
@@ -945,9 +959,12 @@ def _item_query() -> Select[*tuple[Any, ...]]:
 
 
 def _wire_time(value: datetime) -> str:
-    """The wire's datetime form: ISO 8601 in UTC with a Z, as pydantic writes it."""
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    """The wire's datetime form: ISO 8601 in UTC with a Z, as pydantic writes it (a naive value
+    is a UTC time read raw from SQLite)."""
+    if value.tzinfo is None:
+        return value.isoformat() + "Z"
+    iso = value.isoformat()
+    return iso[:-6] + "Z" if iso.endswith("+00:00") else iso
 
 
 def _item_dict(row: Any, viewer: Principal, now: datetime) -> dict[str, Any]:
@@ -958,6 +975,8 @@ def _item_dict(row: Any, viewer: Principal, now: datetime) -> dict[str, Any]:
         claim_name, seq, decision_id, outcome, clause, charter_version, moderator_id,
         decision_name, decided_at, edited_content, note,
     ) = row  # fmt: skip
+    if claim_expires is not None and claim_expires.tzinfo is None:
+        claim_expires = claim_expires.replace(tzinfo=UTC)
     if claim_user_id is None or claim_expires is None or claim_expires <= now:
         claim_expires = None
     sees_email = viewer.role in SEES_ALL_EMAILS or (
