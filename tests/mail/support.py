@@ -18,7 +18,7 @@ from moderator_app.core.database import Database
 from moderator_app.core.mail.outbox import prechecks_flagged, refusal_mail_hook
 from moderator_app.core.mail.render import MailRenderer
 from moderator_app.core.mail.smtp import SmtpSender, SmtpSettings
-from moderator_app.core.models import MailOutbox, Proposal
+from moderator_app.core.models import Decision, MailOutbox, Proposal
 from moderator_app.core.triage import CharterRef, decide
 
 LOOPBACK = "127.0.0.1"
@@ -183,8 +183,11 @@ def refuse(
 
 
 def confirm_by_hub(database: Database) -> None:
-    """What the core's sync engine does when the hub answers applied: waiting_hub -> sendable."""
+    """What the core's sync engine does when the hub answers "applied": the decisions become
+    applied and their mails waiting_hub -> sendable (tests of the engine itself: tests/core)."""
     with database.write() as session:
+        for decision in session.query(Decision).filter(Decision.sync_state == "unsent"):
+            decision.sync_state = "applied"
         for mail in session.query(MailOutbox).filter(MailOutbox.state == "waiting_hub"):
             mail.state = "sendable"
 

@@ -407,6 +407,11 @@ def test_resend_needs_a_reason_and_a_mail_that_may_go(
     with database.write() as session:
         with pytest.raises(UserError, match="not confirmed by the hub"):
             resend_mail(session, waiting.id, reason="x", actor="s", now=NOW)
+        # Not sent, but its decision is not confirmed either: it must not leave yet.
+        with pytest.raises(UserError, match="not confirmed by the hub"):
+            resend_mail(session, not_sent.id, reason="x", actor="s", now=NOW, to_address="c@x.org")
+    confirm_by_hub(database)
+    with database.write() as session:
         with pytest.raises(UserError, match="--why"):
             resend_mail(session, not_sent.id, reason=" \n ", actor="s", now=NOW)
         with pytest.raises(UserError, match="not valid"):
@@ -422,6 +427,19 @@ def test_resend_needs_a_reason_and_a_mail_that_may_go(
         )
     assert fixed.state == "sendable"
     assert fixed.to_address == "c@x.org"
+
+
+def test_no_resend_once_the_hub_refused_the_decision(
+    database: Database, charter: Charter, renderer: MailRenderer
+) -> None:
+    add_proposal(database, 1, reachable=False)
+    refuse(database, charter, renderer, 1)
+    with database.write() as session:
+        for decision in session.scalars(select(Decision)):
+            decision.sync_state = "conflict"  # as the sync engine records a conflict
+    [mail] = _mails(database)
+    with database.write() as session, pytest.raises(UserError, match="hub refused"):
+        resend_mail(session, mail.id, reason="x", actor="s", now=NOW, to_address="c@x.org")
 
 
 def test_an_address_the_hub_reveals_after_the_decision_is_used(

@@ -775,6 +775,16 @@ def resend_mail(
             "cancelled": "its decision was refused by the hub (conflict), so it must not be sent",
         }.get(original.state, original.state)
         raise UserError(f"mail {original.id[:8]} cannot be resent: {explain}")
+    decision = session.get(Decision, original.decision_id)
+    if decision is None:
+        raise UserError(f"mail {original.id[:8]} cannot be resent: its decision was taken back")
+    if decision.sync_state != "applied":
+        explain = (
+            "the hub refused its decision (conflict)"
+            if decision.sync_state in ("conflict", "dropped")
+            else "its decision is not confirmed by the hub yet"
+        )
+        raise UserError(f"mail {original.id[:8]} cannot be resent: {explain}")
     target = to_address if to_address is not None else original.to_address
     if not target:
         raise UserError(f"mail {original.id[:8]} has no address; give one with --to ADDRESS")
