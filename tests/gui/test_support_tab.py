@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from sqlalchemy import update
 
 from moderator_app.core.account import Account, save_account
 from moderator_app.core.database import cache_path, open_database
+from moderator_app.core.models import Decision
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.support_tab import MailListModel
@@ -45,6 +47,9 @@ def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> No
         # A resend needs a reason for the audit log.
         support.resend_button.click()
         assert "say why" in support.feedback.text()
+        # Only a decision the hub confirmed has its mail resent: as a sync would record it.
+        with window.services.database.write() as session:
+            session.execute(update(Decision).values(sync_state="applied"))
         support.resend_to.setText("zoe.corrected@example.org")
         support.resend_reason.setText("Author confirmed the address by phone")
         support.resend_button.click()
