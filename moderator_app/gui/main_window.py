@@ -548,6 +548,9 @@ class MainWindow(QMainWindow):
             labels,
             question_title=self.services.question_titles.get(row.question, "") if row else "",
             now=self.services.now(),
+            held_by=row.held_by_other(self.services.moderator, self.services.now())
+            if row and not row.decided
+            else None,
         )
         self._update_decision_actions(row)
         if row is not None and self.model.row_of(row.id) >= self.model.rowCount() - PREFETCH_AHEAD:

@@ -118,6 +118,7 @@ class ProposalPane(QWidget):
         clause_labels: dict[str, str] | None = None,
         question_title: str = "",
         now: datetime | None = None,
+        held_by: str | None = None,
     ) -> None:
         self.row = row
         self.similar.clear()
@@ -139,7 +140,11 @@ class ProposalPane(QWidget):
             f"{row.created_at:%Y-%m-%d %H:%M} UTC ({format_age(age)} ago){overdue} · "
             f"{row.language}",
         )
-        set_field_text(self.state, row.shown_status)
+        state = row.shown_status
+        if held_by is not None:
+            until = f" until {row.claim_expires_at:%H:%M} UTC" if row.claim_expires_at else ""
+            state += f" — held by {single_line(held_by, 40)}{until}: not decidable here"
+        set_field_text(self.state, state)
         shown, offsets = neutralise_with_offsets(row.content)
         self.content.setPlainText(shown)
         self._highlight(shown, offsets, findings)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
@@ -56,6 +56,7 @@ RowRole = Qt.ItemDataRole.UserRole + 2
 OVERDUE = QColor(198, 40, 40)
 DUE_SOON = QColor(230, 120, 0)
 HELD_ELSEWHERE = QColor(120, 120, 120)
+HELD_BY_OTHER = QColor(150, 60, 0)
 
 
 _ANSWERED_ROLES = frozenset(
@@ -63,6 +64,7 @@ _ANSWERED_ROLES = frozenset(
         Qt.ItemDataRole.DisplayRole,
         Qt.ItemDataRole.ToolTipRole,
         Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.FontRole,
         Qt.ItemDataRole.AccessibleTextRole,
         ProposalIdRole,
         RowRole,
@@ -314,6 +316,8 @@ class QueueModel(QAbstractTableModel):
         self._texts: dict[int, dict[int, str]] = {}
         self._exhausted = False
         self._after: tuple[datetime, int] | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
 
     # -- filters and refresh -------------------------------------------------------------------
 
@@ -472,11 +476,18 @@ class QueueModel(QAbstractTableModel):
                     )
             return None
         if (
-            role == Qt.ItemDataRole.ForegroundRole
+            role in (Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole)
             and not row.decided
             and row.held_by_other(self._me, self._now()) is not None
         ):
-            return QBrush(HELD_ELSEWHERE)  # the whole row greyed: not decidable here for now
+            # The whole row greyed (not decidable here for now), the holder's name in bold.
+            if role == Qt.ItemDataRole.FontRole:
+                return self._bold if column == self.HOLDER else None
+            return QBrush(HELD_BY_OTHER if column == self.HOLDER else HELD_ELSEWHERE)
+        if role == Qt.ItemDataRole.FontRole:
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.HOLDER:
+            return QBrush(HELD_ELSEWHERE)  # "me" on most rows: quiet
         if role == Qt.ItemDataRole.ForegroundRole and column == self.AGE and not row.decided:
             age = self._now() - row.created_at
             if age >= PROMISE:
@@ -508,7 +519,7 @@ class QueueModel(QAbstractTableModel):
                 return ""
             holder = row.held_by_other(self._me, self._now())
             if holder is not None:
-                return f"🔒 {single_line(holder, 30)}"
+                return single_line(holder, 30)
             return "me" if row.claim_moderator == self._me else ""
         if column == self.CONTENT:
             return single_line(row.content, 160)

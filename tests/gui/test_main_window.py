@@ -322,12 +322,13 @@ def test_a_proposal_held_by_someone_else_says_so_instead_of_opening_a_refusal(
     qtbot.addWidget(opened)
     show_active(qtbot, opened)
     try:
-        # Hidden under "To decide" by default; listed (greyed, "🔒 bob") on request.
+        # Hidden under "To decide" by default; listed (greyed, "bob" in bold) on request.
         assert opened.current_row().id == 2
         opened.others_filter.setChecked(True)
         assert opened.current_row().id == 1
         holder = opened.model.index(0, QueueModel.HOLDER)
-        assert opened.model.data(holder) == "🔒 bob"
+        assert opened.model.data(holder) == "bob"
+        assert "held by bob" in opened.proposal.state.text()
         qtbot.keyClick(opened.queue, Qt.Key.Key_R)
         assert opened.decision_bar.mode() == DecisionBar.IDLE
         assert "claimed by bob" in opened.message.text()

@@ -185,7 +185,8 @@ def test_postponed_proposals_can_still_be_decided_and_claims_of_others_show(cach
     model = model_over(cache)
     model.set_filters(QueueFilters(status="all"))
     assert [model.row_at(r).decided for r in range(3)] == [False, True, False]
-    assert model.data(model.index(2, QueueModel.HOLDER)) == "🔒 bob"
+    assert model.data(model.index(2, QueueModel.HOLDER)) == "bob"
+    assert model.data(model.index(2, QueueModel.HOLDER), Qt.ItemDataRole.FontRole).bold()
     assert model.data(model.index(2, QueueModel.STATUS)) == "pending"
     assert "bob" in model.data(model.index(2, QueueModel.HOLDER), Qt.ItemDataRole.ToolTipRole)
     assert model.data(model.index(2, QueueModel.CONTENT), Qt.ItemDataRole.ForegroundRole)
