@@ -66,6 +66,9 @@ from moderator_app.gui.sync_worker import SyncController, SyncOutcome
 AUTO_SYNC_MS = 5 * 60 * 1000
 SIMILAR_DELAY_MS = 150
 SEARCH_DELAY_MS = 250
+# Default shares of the window's width: the queue (whose proposal column takes the rest of its
+# width), the proposal, and the charter (what is left).
+QUEUE_SHARE, MIDDLE_SHARE = 0.46, 0.32
 PREFETCH_AHEAD = 60  # rows left below the current one when the next batch is fetched
 _WORD = re.compile(r"\w{4,}", re.UNICODE)
 
@@ -312,8 +315,8 @@ class MainWindow(QMainWindow):
         for column, width in (
             (QueueModel.AGE, 56),
             (QueueModel.STATUS, 84),
-            (QueueModel.HOLDER, 90),
-            (QueueModel.AUTHOR, 80),
+            (QueueModel.HOLDER, 84),
+            (QueueModel.AUTHOR, 76),
             (QueueModel.QUESTION, 90),
             (QueueModel.LANGUAGE, 44),
             (QueueModel.CHECKS, 56),
@@ -664,6 +667,8 @@ class MainWindow(QMainWindow):
             return
         self._search_timer.stop()
         filters = self.filters()
+        # Every row under "To decide" has the same status: its width goes to the proposal.
+        self.queue.setColumnHidden(QueueModel.STATUS, filters.status == "to_decide")
         if filters == self.model.filters and self.model.rowCount():
             return
         self.model.set_filters(filters)
@@ -1025,7 +1030,8 @@ class MainWindow(QMainWindow):
         if getattr(self, "_default_sizes_pending", False):
             self._default_sizes_pending = False
             width = max(self.splitter.width(), 900)
-            self.splitter.setSizes([int(width * 0.40), int(width * 0.35), int(width * 0.25)])
+            queue, middle = int(width * QUEUE_SHARE), int(width * MIDDLE_SHARE)
+            self.splitter.setSizes([queue, middle, width - queue - middle])
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

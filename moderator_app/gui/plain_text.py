@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QTextBrowser, QTextEdit, QWidget
 
 # Characters that change how the surrounding text is displayed without being visible themselves.
@@ -172,7 +173,44 @@ def plain_field(accessible_name: str) -> QLineEdit:
     return field
 
 
+class ElidedField(QLineEdit):
+    """A plain field that ends with "…" when its text is wider than the field; the whole text
+    is then its tooltip (escaped, like every tooltip of untrusted text)."""
+
+    def __init__(self, accessible_name: str) -> None:
+        super().__init__()
+        self.setReadOnly(True)
+        self.setFrame(False)
+        self.setAccessibleName(accessible_name)
+        self.setStyleSheet("QLineEdit { background: transparent; }")
+        self._full = ""
+
+    def set_full_text(self, text: str) -> None:
+        self._full = single_line(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width() - 2 * ELIDE_MARGIN
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        self.setText(shown)
+        self.setCursorPosition(0)
+        self.setToolTip(plain_tooltip(self._full) if shown != self._full else "")
+
+
+ELIDE_MARGIN = 4  # QLineEdit's own text margins, so the "…" is never cut in turn
+
+
 def set_field_text(field: QLineEdit, text: str) -> None:
+    if isinstance(field, ElidedField):
+        field.set_full_text(text)
+        return
     field.setText(single_line(text))
     field.setCursorPosition(0)
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from moderator_app.gui.plain_text import (
+    ElidedField,
     field_label,
     neutralise_with_offsets,
     plain_field,
@@ -60,8 +61,8 @@ class ProposalPane(QWidget):
         self._compact = False
 
         self.author = plain_field("Author's first name")
-        self.question = plain_field("Question")
-        self.submitted = plain_field("Submitted")
+        self.question = ElidedField("Question")
+        self.submitted = ElidedField("Submitted")
         self.state = plain_field("Decision state")
         facts = QFormLayout()
         facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -132,7 +133,6 @@ class ProposalPane(QWidget):
         now = now or datetime.now(UTC)
         set_field_text(self.author, row.author_first_name or "(no first name)")
         set_field_text(self.question, question_title or row.question)
-        self.question.setToolTip(plain_tooltip(question_title or row.question))
         age = now - row.created_at
         overdue = "  — over the 48 h promise" if age >= PROMISE and not row.decided else ""
         set_field_text(

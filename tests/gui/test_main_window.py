@@ -18,7 +18,7 @@ from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.decision_bar import DecisionBar
 from moderator_app.gui.main_window import MainWindow
-from moderator_app.gui.queue_model import QueueModel
+from moderator_app.gui.queue_model import QueueFilters, QueueModel
 from tests.gui.conftest import make_proposal, show_active
 
 HOUR = timedelta(hours=1)
@@ -362,3 +362,19 @@ def test_the_charter_pane_follows_the_findings_and_the_clause_being_cited(
     assert charter.details.toPlainText().startswith("3. ")
     qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: charter.current_clause() is None)
+
+
+def test_the_proposal_column_takes_the_width_and_status_hides_under_to_decide(
+    qtbot, window: MainWindow
+) -> None:
+    header = window.queue.horizontalHeader()
+    assert window.queue.isColumnHidden(QueueModel.STATUS)
+    widths = {
+        column: header.sectionSize(column)
+        for column in range(window.model.columnCount())
+        if not window.queue.isColumnHidden(column)
+    }
+    assert max(widths, key=widths.__getitem__) == QueueModel.CONTENT
+    assert widths[QueueModel.CONTENT] >= sum(widths.values()) / 2
+    window.set_filters(QueueFilters(status="all"))
+    assert not window.queue.isColumnHidden(QueueModel.STATUS)

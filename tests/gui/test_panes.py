@@ -73,7 +73,26 @@ def test_untrusted_name_and_text_stay_plain(qtbot) -> None:
     assert pane.author.isReadOnly()
     assert pane.author.text() == "<i>Bob</i> ⏎ Bcc: x"
     assert pane.content.toPlainText() == "<b>Il faut</b>"
-    assert "over the 48 h promise" in pane.submitted.text()
+    assert "over the 48 h promise" in pane.submitted.full_text()
+
+
+def test_a_long_question_ends_with_an_ellipsis_and_shows_whole_in_its_tooltip(qtbot) -> None:
+    pane = ProposalPane()
+    qtbot.addWidget(pane)
+    pane.resize(420, 600)
+    pane.show()
+    title = "Comment améliorer l'insertion <b>professionnelle</b> des personnes condamnées ?"
+    pane.show_row(row("Il faut"), question_title=title, now=T0)
+    field = pane.question
+    shown = field.text()
+    assert shown.endswith("…")
+    assert len(shown) < len(title)
+    assert field.fontMetrics().horizontalAdvance(shown) <= field.contentsRect().width()
+    assert "&lt;b&gt;professionnelle&lt;/b&gt;" in field.toolTip()  # escaped, all of it
+    assert "condamnées ?" in field.toolTip()
+    pane.resize(1600, 600)
+    qtbot.waitUntil(lambda: field.text() == title)
+    assert field.toolTip() == ""
 
 
 def test_refusal_digits_pick_clauses_and_enter_confirms(qtbot) -> None:
