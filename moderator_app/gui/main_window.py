@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShowEvent, QUndoCommand, QUndoStack
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShowEvent,
+    QUndoCommand,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -69,6 +76,7 @@ SEARCH_DELAY_MS = 250
 # Default shares of the window's width: the queue (whose proposal column takes the rest of its
 # width), the proposal, and the charter (what is left).
 QUEUE_SHARE, MIDDLE_SHARE = 0.46, 0.32
+SCREEN_SHARE = 0.85  # of the screen's free area, when no size was saved
 PREFETCH_AHEAD = 60  # rows left below the current one when the next batch is fetched
 _WORD = re.compile(r"\w{4,}", re.UNICODE)
 
@@ -996,7 +1004,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self._fit_to_screen()
             self._default_sizes_pending = True
         state = self.settings.load_bytes("window/state")
         if state is not None:
@@ -1010,6 +1018,18 @@ class MainWindow(QMainWindow):
             if saved is not None:
                 splitter.restoreState(saved)
         self.set_filters(self.settings.load_filters())
+
+    def _fit_to_screen(self) -> None:
+        """First opening: a share of the screen's free area, centred (no fixed pixel size)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        area = screen.availableGeometry()
+        width = max(int(area.width() * SCREEN_SHARE), min(area.width(), 900))
+        height = max(int(area.height() * SCREEN_SHARE), min(area.height(), 600))
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
 
     def save_state(self) -> None:
         self.settings.save_bytes("window/geometry", self.saveGeometry())

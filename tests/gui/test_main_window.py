@@ -378,3 +378,13 @@ def test_the_proposal_column_takes_the_width_and_status_hides_under_to_decide(
     assert widths[QueueModel.CONTENT] >= sum(widths.values()) / 2
     window.set_filters(QueueFilters(status="all"))
     assert not window.queue.isColumnHidden(QueueModel.STATUS)
+
+
+def test_a_first_opening_takes_most_of_the_screen_not_a_fixed_size(window: MainWindow) -> None:
+    area = window.screen().availableGeometry()
+    assert abs(window.width() - area.width() * 0.85) <= 2
+    assert abs(window.height() - area.height() * 0.85) <= 2
+    assert area.contains(window.frameGeometry().topLeft())
+    # The charter and proposal panes keep a useful width on that window.
+    queue, middle, charter = window.splitter.sizes()
+    assert queue > middle > charter > 250
