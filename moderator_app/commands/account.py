@@ -15,7 +15,7 @@ from moderator_app.core.account import Account, forget_account, load_account, sa
 from moderator_app.core.credentials import hub_token_name
 from moderator_app.core.database import cache_path
 from moderator_app.core.errors import UserError
-from moderator_app.core.hubclient import HubClient, HubTimeouts, normalise_hub_url
+from moderator_app.core.hubclient import HubClient, HubTimeouts, HubUnreachable, normalise_hub_url
 from moderator_app.core.models import ACTIVE_SYNC_STATES, Decision, HubSyncState
 
 # Module-level so tests can shorten them: about 20 s at most against a hub that never answers.
@@ -53,7 +53,14 @@ def run_login(args: argparse.Namespace) -> int:
             deadline_seconds=timeouts.deadline,
             on_retry=RetryNotice(sys.stderr),
         )
-        me = hub.me()
+        try:
+            me = hub.me()
+        except HubUnreachable as error:
+            # Nothing was logged in, so nothing "continues offline".
+            raise UserError(
+                f"cannot log in: hub {hub_url} did not answer ({error.reason}); check the "
+                "address and your connection, then try again"
+            ) from error
     if me.name != user:
         raise UserError(f"this token belongs to hub user {me.name!r}, not {user!r}")
     with _context.open_cache(args) as database, database.session() as session:

@@ -233,6 +233,17 @@ def test_unreachable_hub_fails_in_one_line(cli: Cli, home: Path) -> None:
     assert "unreachable after 4 attempts" in err
 
 
+def test_login_to_an_unreachable_hub_says_the_login_failed(cli: Cli, home: Path) -> None:
+    code, out, err = cli(
+        "login", "--server", "http://127.0.0.1:9", "--user", "alice", "--token-stdin", stdin="t"
+    )
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith("moderator-app: cannot log in: hub http://127.0.0.1:9 did not answer (")
+    assert "offline" not in err
+    assert not (home / "account.json").exists()
+
+
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "moderator_app", "--home", str(home), *argv],
