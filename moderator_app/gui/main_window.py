@@ -1021,11 +1021,7 @@ class MainWindow(QMainWindow):
 
     def _fit_to_screen(self) -> None:
         """First opening: a share of the screen's free area, centred (no fixed pixel size)."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
-            self.resize(1280, 800)
-            return
-        area = screen.availableGeometry()
+        area = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
         width = max(int(area.width() * SCREEN_SHARE), min(area.width(), 900))
         height = max(int(area.height() * SCREEN_SHARE), min(area.height(), 600))
         self.resize(width, height)
