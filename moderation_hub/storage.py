@@ -268,17 +268,21 @@ class HubStorage:
                         f"proposals.{index}.external_id",
                     )
                 keys.add((item.question, item.external_id))
-            existing: dict[tuple[int, str], Proposal] = {}
+            existing_ids: list[int] = []
             for slug, question_id in question_ids.items():
                 external_ids = [p.external_id for p in proposals if p.question == slug]
                 for chunk in _chunks(external_ids, 500):
-                    for proposal in session.scalars(
-                        select(Proposal)
+                    existing_ids += session.scalars(
+                        select(Proposal.id)
                         .where(Proposal.question_id == question_id)
                         .where(Proposal.external_id.in_(chunk))
-                        .with_for_update()
-                    ):
-                        existing[(question_id, proposal.external_id)] = proposal
+                    )
+            self._lock_proposals(session, existing_ids)  # in id order, like every writer
+            existing = {
+                (p.question_id, p.external_id): p
+                for p in (session.get(Proposal, pid) for pid in existing_ids)
+                if p is not None
+            }
             # Decide what changes first, then take sequence values last (see the module doc).
             plan: list[tuple[wire.IngestProposal, Proposal | None, bool]] = []
             for item in proposals:
@@ -574,30 +578,13 @@ class HubStorage:
     # -- decisions -----------------------------------------------------------------------------
 
     def decide(self, viewer: Principal, raw_items: Sequence[Any]) -> list[wire.DecisionResult]:
-        """One result per item, each decision validated and applied on its own."""
-        return [self._decide_one(viewer, raw) for raw in raw_items]
-
-    def _decide_one(self, viewer: Principal, raw: Any) -> wire.DecisionResult:
-        try:
-            decision = wire.DecisionIn.model_validate(raw)
-        except ValidationError as error:
-            return wire.DecisionResult(
-                id=_raw_decision_id(raw),
-                status="invalid",
-                detail="the decision has invalid fields",
-                errors=_field_errors(error),
-            )
-        rule_errors = _decision_rule_errors(decision)
-        if rule_errors:
-            return wire.DecisionResult(
-                id=decision.id,
-                status="invalid",
-                detail="the decision breaks a rule",
-                errors=rule_errors,
-            )
+        """One result per item. Each decision is validated on its own and applied on its own
+        (a savepoint each, so one never half-applies); the batch is then committed once, and
+        the results are only returned after that commit."""
+        checked = [_check_decision(raw) for raw in raw_items]
         for attempt in range(_RETRIES):
             try:
-                return self._apply_decision(viewer, decision)
+                return self._apply_batch(viewer, checked)
             except IntegrityError:
                 # The same decision id arrived through another connection at the same moment:
                 # the retry finds its receipt and answers `duplicate`.
@@ -605,104 +592,123 @@ class HubStorage:
                     raise
         raise AssertionError("unreachable")
 
-    def _apply_decision(self, viewer: Principal, decision: wire.DecisionIn) -> wire.DecisionResult:
+    def _apply_batch(
+        self, viewer: Principal, checked: Sequence[wire.DecisionIn | wire.DecisionResult]
+    ) -> list[wire.DecisionResult]:
         now = self._clock()
-        decision_id = str(decision.id)
         with self._write.begin() as session:
-            receipt = session.get(DecisionReceipt, decision_id)
-            if receipt is not None:
-                return self._replay(session, viewer, receipt, decision)
-            proposal = session.scalars(
-                select(Proposal).where(Proposal.id == decision.proposal_id).with_for_update()
-            ).one_or_none()
-            if proposal is None:
-                return _invalid(decision, "proposal_id", "no proposal has this id")
-            # Look again now that the proposal is locked: a concurrent replay may have won.
-            receipt = session.get(DecisionReceipt, decision_id)
-            if receipt is not None:
-                return self._replay(session, viewer, receipt, decision)
-            conflict = self._conflict(session, viewer, proposal, decision, now)
-            if conflict is not None:
-                kind, detail = conflict
-                session.add(
-                    DecisionReceipt(
-                        id=decision_id,
-                        user_id=viewer.id,
-                        proposal_id=proposal.id,
-                        status="conflict",
-                        conflict=kind,
-                        detail=detail,
-                        received_at=now,
-                    )
-                )
-                return wire.DecisionResult(
-                    id=decision.id,
-                    status="conflict",
-                    conflict=cast(Any, kind),
-                    detail=detail,
-                    current=self._items(session, viewer, [proposal.id])[0],
-                )
-            before = proposal.status
-            published: str | None = None
-            if decision.outcome == "accept":
-                if (
-                    decision.edited_content is not None
-                    and decision.edited_content != proposal.content
-                ):
-                    if proposal.original_content is None:
-                        proposal.original_content = proposal.content
-                    proposal.content = decision.edited_content
-                published = proposal.content
-            seq = self._next_seqs(session, 1)
-            session.add(
-                Decision(
-                    id=decision_id,
-                    proposal_id=proposal.id,
-                    moderator_id=viewer.id,
-                    outcome=decision.outcome,
-                    clause=decision.reason,
-                    charter_version=decision.charter_version,
-                    edited_content=decision.edited_content,
-                    published_content=published,
-                    note=decision.note,
-                    decided_at=decision.decided_at,
-                    received_at=now,
-                    proposal_version=decision.proposal_version,
-                    seq=seq,
-                )
+            # Lock every proposal of the batch first, in id order, before the counter: the
+            # same order as every other writer, so two writers never wait for each other.
+            self._lock_proposals(
+                session, {d.proposal_id for d in checked if isinstance(d, wire.DecisionIn)}
             )
+            results: list[wire.DecisionResult] = []
+            for item in checked:
+                if isinstance(item, wire.DecisionResult):
+                    results.append(item)
+                    continue
+                with session.begin_nested():
+                    results.append(self._apply_decision(session, viewer, item, now))
+            return results
+
+    def _lock_proposals(self, session: Session, ids: Iterable[int]) -> None:
+        for chunk in _chunks(sorted(ids), 500):
+            session.scalars(
+                select(Proposal)
+                .where(Proposal.id.in_(chunk))
+                .order_by(Proposal.id)
+                .with_for_update()
+            ).all()
+
+    def _apply_decision(
+        self, session: Session, viewer: Principal, decision: wire.DecisionIn, now: datetime
+    ) -> wire.DecisionResult:
+        decision_id = str(decision.id)
+        receipt = session.get(DecisionReceipt, decision_id)
+        if receipt is not None:
+            return self._replay(session, viewer, receipt, decision)
+        proposal = session.get(Proposal, decision.proposal_id)  # locked by _apply_batch
+        if proposal is None:
+            return _invalid(decision, "proposal_id", "no proposal has this id")
+        conflict = self._conflict(session, viewer, proposal, decision, now)
+        if conflict is not None:
+            kind, detail = conflict
             session.add(
                 DecisionReceipt(
                     id=decision_id,
                     user_id=viewer.id,
                     proposal_id=proposal.id,
-                    status="applied",
+                    status="conflict",
+                    conflict=kind,
+                    detail=detail,
                     received_at=now,
                 )
             )
-            proposal.status = OUTCOME_STATUS[decision.outcome]
-            proposal.version += 1
-            proposal.claim_user_id = None
-            proposal.claim_expires_at = None
-            proposal.decision_id = decision_id
-            proposal.seq = seq
-            self._audit(
-                session,
-                viewer.name,
-                "decided",
-                proposal.id,
-                before,
-                proposal.status,
-                now=now,
-                seq=seq,
-                detail=f"{decision.outcome} {decision.reason or ''}".strip(),
-            )
-            session.flush()
             return wire.DecisionResult(
                 id=decision.id,
-                status="applied",
+                status="conflict",
+                conflict=cast(Any, kind),
+                detail=detail,
                 current=self._items(session, viewer, [proposal.id])[0],
             )
+        before = proposal.status
+        published: str | None = None
+        if decision.outcome == "accept":
+            if decision.edited_content is not None and decision.edited_content != proposal.content:
+                if proposal.original_content is None:
+                    proposal.original_content = proposal.content
+                proposal.content = decision.edited_content
+            published = proposal.content
+        seq = self._next_seqs(session, 1)
+        session.add(
+            Decision(
+                id=decision_id,
+                proposal_id=proposal.id,
+                moderator_id=viewer.id,
+                outcome=decision.outcome,
+                clause=decision.reason,
+                charter_version=decision.charter_version,
+                edited_content=decision.edited_content,
+                published_content=published,
+                note=decision.note,
+                decided_at=decision.decided_at,
+                received_at=now,
+                proposal_version=decision.proposal_version,
+                seq=seq,
+            )
+        )
+        session.add(
+            DecisionReceipt(
+                id=decision_id,
+                user_id=viewer.id,
+                proposal_id=proposal.id,
+                status="applied",
+                received_at=now,
+            )
+        )
+        proposal.status = OUTCOME_STATUS[decision.outcome]
+        proposal.version += 1
+        proposal.claim_user_id = None
+        proposal.claim_expires_at = None
+        proposal.decision_id = decision_id
+        proposal.seq = seq
+        self._audit(
+            session,
+            viewer.name,
+            "decided",
+            proposal.id,
+            before,
+            proposal.status,
+            now=now,
+            seq=seq,
+            detail=f"{decision.outcome} {decision.reason or ''}".strip(),
+        )
+        session.flush()
+        return wire.DecisionResult(
+            id=decision.id,
+            status="applied",
+            current=self._items(session, viewer, [proposal.id])[0],
+        )
 
     def _replay(
         self,
@@ -1122,6 +1128,28 @@ def _ingest_differs(proposal: Proposal, item: wire.IngestProposal) -> bool:
         or item.author_email != proposal.author_email
         or item.author_reachable != proposal.author_reachable
     )
+
+
+def _check_decision(raw: Any) -> wire.DecisionIn | wire.DecisionResult:
+    """The decision parsed, or its `invalid` result."""
+    try:
+        decision = wire.DecisionIn.model_validate(raw)
+    except ValidationError as error:
+        return wire.DecisionResult(
+            id=_raw_decision_id(raw),
+            status="invalid",
+            detail="the decision has invalid fields",
+            errors=_field_errors(error),
+        )
+    rule_errors = _decision_rule_errors(decision)
+    if rule_errors:
+        return wire.DecisionResult(
+            id=decision.id,
+            status="invalid",
+            detail="the decision breaks a rule",
+            errors=rule_errors,
+        )
+    return decision
 
 
 def _decision_rule_errors(decision: wire.DecisionIn) -> list[wire.FieldError]:
