@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from moderator_app.demo.catcher import CaughtMail, list_caught_mails, read_caught_mail
 from moderator_app.gui.plain_text import neutralise, set_label_text, single_line
+from moderator_app.gui.wording import count_of
 
 
 class CaughtMailModel(QAbstractTableModel):
@@ -131,7 +132,7 @@ class DemoMailbox(QWidget):
     def refresh(self) -> None:
         mails = list_caught_mails(self.folder)
         self.model.set_mails(mails)
-        set_label_text(self.count, f"{len(mails)} mails")
+        set_label_text(self.count, count_of(len(mails), "mail"))
         if mails:
             self.table.selectRow(len(mails) - 1)
         else:

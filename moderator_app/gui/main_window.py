@@ -69,6 +69,7 @@ from moderator_app.gui.settings import WorkbenchSettings
 from moderator_app.gui.shortcuts import ShortcutSheet, WorkbenchActions
 from moderator_app.gui.support_tab import SupportTab
 from moderator_app.gui.sync_worker import SyncController, SyncOutcome
+from moderator_app.gui.wording import count_of
 
 AUTO_SYNC_MS = 5 * 60 * 1000
 SIMILAR_DELAY_MS = 150
@@ -710,7 +711,7 @@ class MainWindow(QMainWindow):
             self.show_message(error)
             return
         suffix = " before the pre-check filter" if self.model.filters.finding else ""
-        set_label_text(self.queue_count, f"{total} proposals{suffix}")
+        set_label_text(self.queue_count, count_of(total, "proposal") + suffix)
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -933,7 +934,7 @@ class MainWindow(QMainWindow):
         self.refresh_status()
         notes = []
         if report is not None and report.claimed:
-            notes.append(f"Took {report.claimed} proposals offline.")
+            notes.append(f"Took {count_of(report.claimed, 'proposal')} offline.")
         if outcome.mail:
             notes.append(outcome.mail)
         if notes:
@@ -983,8 +984,8 @@ class MainWindow(QMainWindow):
         )
         set_label_text(self.unsent_label, f"{status.decisions_unsent} unsent")
         failed = f", {status.mails_failed} failed" if status.mails_failed else ""
-        set_label_text(self.mails_label, f"{status.mails_queued} mails queued{failed}")
-        set_label_text(self.conflicts_label, f"{status.conflicts} conflicts")
+        set_label_text(self.mails_label, count_of(status.mails_queued, "mail") + f" queued{failed}")
+        set_label_text(self.conflicts_label, count_of(status.conflicts, "conflict"))
         conflicts_tab = self.tabs.indexOf(self.conflicts)
         self.tabs.setTabText(
             conflicts_tab, f"Conflicts ({status.conflicts})" if status.conflicts else "Conflicts"

@@ -41,6 +41,9 @@ from PySide6.QtWidgets import (
 from moderator_app.core.errors import UserError
 from moderator_app.core.models import MAIL_STATES
 from moderator_app.gui.plain_text import field_label, neutralise, set_label_text, single_line
+from moderator_app.gui.wording import count_of
+
+DATE_FORMAT = "yyyy-MM-dd"  # unambiguous in every locale, as the dates in the mail list
 
 if TYPE_CHECKING:  # the mail modules load on first use, after the window has painted
     from moderator_app.core.mail.outbox import MailDetail, MailSummary
@@ -154,10 +157,12 @@ class SupportTab(QWidget):
         self.since_field = QDateEdit(QDate.currentDate().addDays(-30))
         self.since_field.setObjectName("supportSince")
         self.since_field.setCalendarPopup(True)
+        self.since_field.setDisplayFormat(DATE_FORMAT)
         self.since_field.setAccessibleName("From date")
         self.until_field = QDateEdit(QDate.currentDate())
         self.until_field.setObjectName("supportUntil")
         self.until_field.setCalendarPopup(True)
+        self.until_field.setDisplayFormat(DATE_FORMAT)
         self.until_field.setAccessibleName("Until date")
         self.state_field = QComboBox()
         self.state_field.setObjectName("supportState")
@@ -192,7 +197,11 @@ class SupportTab(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column in (0, 1, 2, 5):  # dates, states, ids and counts: never cut
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(lambda _c, _p: self.show_current())
 
         self.ledger = QPlainTextEdit()
@@ -261,7 +270,7 @@ class SupportTab(QWidget):
             set_label_text(self.feedback, error.message)
             return
         self.model.set_rows(rows)
-        set_label_text(self.feedback, f"{len(rows)} mails found.")
+        set_label_text(self.feedback, count_of(len(rows), "mail") + " found.")
         if rows:
             self.table.selectRow(0)
         else:

@@ -135,7 +135,7 @@ def test_slash_focuses_search_and_search_filters(qtbot, window: MainWindow) -> N
     qtbot.keyClick(window.search, Qt.Key.Key_Return)
     assert [window.model.row_at(r).id for r in range(window.model.rowCount())] == [7]
     assert window.queue.hasFocus()
-    qtbot.waitUntil(lambda: window.queue_count.text() == "1 proposals")  # counted after painting
+    qtbot.waitUntil(lambda: window.queue_count.text() == "1 proposal")  # counted after painting
 
 
 def test_deciding_twice_shows_a_message_not_a_crash(qtbot, window: MainWindow) -> None:

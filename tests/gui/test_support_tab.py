@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -38,6 +39,12 @@ def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> No
         support.proposal_field.setText("#1")
         qtbot.keyClick(support.proposal_field, Qt.Key.Key_Return)
         assert support.model.rowCount() == 1
+        assert support.feedback.text() == "1 mail found."
+        # Dates read the same in every locale, and the date column is never cut.
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", support.since_field.text())
+        created = support.model.data(support.model.index(0, 0))
+        header = support.table.horizontalHeader()
+        assert header.sectionSize(0) >= support.table.fontMetrics().horizontalAdvance(created)
         qtmodeltester.check(support.model)
         ledger = support.ledger.toPlainText()
         assert "State: not_sent — the author's e-mail address is not verified" in ledger
@@ -57,7 +64,7 @@ def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> No
         assert support.model.rowCount() == 2
         states = {support.model.data(support.model.index(r, 1)) for r in range(2)}
         assert states == {"not_sent", "sendable (resend)"}
-        assert window.mails_label.text() == "1 mails queued"  # the resend, sendable
+        assert window.mails_label.text() == "1 mail queued"  # the resend, sendable
 
         # Searching by the corrected address finds the resend only.
         support.proposal_field.clear()

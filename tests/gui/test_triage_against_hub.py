@@ -157,7 +157,7 @@ def test_a_conflict_is_listed_and_can_be_dropped(qtbot, qtmodeltester, tmp_path:
 
         report = sync(qtbot, window)
         assert report.conflicts == 1
-        assert window.conflicts_label.text() == "1 conflicts"
+        assert window.conflicts_label.text() == "1 conflict"
         window.show_conflicts()
         table = window.conflicts.model
         assert table.rowCount() == 1
