@@ -7,6 +7,7 @@ go here (they live in the keyring).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -21,11 +22,23 @@ def settings_path(home: Path) -> Path:
     return home / SETTINGS_FILE_NAME
 
 
+def _make_private(path: Path) -> None:
+    """Owner-only, like everything else in the home. QSettings rewrites the file through a
+    temporary one that takes the existing file's mode, so the file is created 0600 first (and a
+    0644 one left by an older version is tightened)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        pass  # an unwritable home: QSettings keeps the state in memory, nothing is lost here
+
+
 class WorkbenchSettings:
     """Typed access to the INI file; unreadable or hostile values fall back to defaults."""
 
     def __init__(self, home: Path) -> None:
         self.path = settings_path(home)
+        _make_private(self.path)
         self._settings = QSettings(str(self.path), QSettings.Format.IniFormat)
 
     def sync(self) -> None:
