@@ -41,6 +41,7 @@ class ScriptedHandler:
 
     script: list[str] = field(default_factory=list)
     refuse_rcpt: set[str] = field(default_factory=set)
+    refuse_sender: bool = False
     received: list[Received] = field(default_factory=list)
     data_commands: int = 0
     sessions: int = 0  # SMTP sessions that carried at least one recipient
@@ -49,6 +50,15 @@ class ScriptedHandler:
     hold_after: int = 0  # accept this many messages before holding
     delay: float = 0.0  # seconds each DATA takes before its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.refuse_sender:
+            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

@@ -254,6 +254,19 @@ def test_connection_dropped_mid_data_loses_nothing_and_sends_nothing_twice(
     assert server.handler.counts() == {m.message_id: 1 for m in mails}
 
 
+def test_a_refused_sender_address_stops_the_batch_and_fails_no_mail(
+    database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
+) -> None:
+    queue_sendable(database, charter, renderer, 3)
+    server = smtp_server(ScriptedHandler(refuse_sender=True))
+    report = send_sendable(database, server.sender(), Clock())
+    assert report.error is not None
+    assert "refused the sender moderation@platform.example: 553 5.7.1" in report.error
+    assert all(m.state == "sendable" and m.attempts == 0 for m in _mails(database))
+    server.handler.refuse_sender = False  # the sender address fixed
+    assert send_sendable(database, server.sender(), Clock()).sent == 3
+
+
 def test_unreachable_server_changes_nothing(
     database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
 ) -> None:

@@ -488,7 +488,11 @@ def send_sendable(
                             except SmtpConnectError as error:
                                 report.error = str(error)
                                 return report
-                        _send_one(database, ledger, connection, sender, mail, clock, report)
+                        try:
+                            _send_one(database, ledger, connection, sender, mail, clock, report)
+                        except SmtpConnectError as error:  # our sender address was refused
+                            report.error = str(error)
+                            return report
         finally:
             if connection is not None:
                 connection.close()

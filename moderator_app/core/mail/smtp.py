@@ -214,6 +214,14 @@ def classify_code(code: int) -> Outcome:
     return "transient" if 400 <= code < 500 else "permanent"
 
 
+class SmtpConnectError(Exception):
+    """The server could not be reached or refused the session (not any one mail's fault)."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class _RecordingSMTP(smtplib.SMTP):
     """smtplib drops the server's answer to DATA on success; keep it ("250 Ok: queued as ...")."""
 
@@ -241,9 +249,10 @@ class SmtpConnection:
         self.broken = False
 
     def send(self, message: EmailMessage, to_address: str) -> SendResult:
-        """Hand one message over. Never raises for a server answer: returns its classification.
+        """Hand one message over and classify the server's answer.
 
-        After a transient failure that broke the session (`broken`), open a new connection.
+        Raises SmtpConnectError only when the server refuses our sender address (a setting, not
+        this mail). After a failure that broke the session (`broken`), open a new connection.
         """
         try:
             refused = self._client.send_message(
@@ -254,10 +263,13 @@ class SmtpConnection:
             self._reset()
             return SendResult(classify_code(code), code, _reply_text(reply))
         except smtplib.SMTPSenderRefused as error:
-            self._reset()
-            return SendResult(
-                classify_code(error.smtp_code), error.smtp_code, _reply_text(error.smtp_error)
-            )
+            # Our own From address refused: every mail would be, so none of them is at fault.
+            self.broken = True
+            raise SmtpConnectError(
+                f"the SMTP server refused the sender {self._settings.from_address}: "
+                f"{error.smtp_code} {_reply_text(error.smtp_error)}; check `mail configure --from`",
+                transient=classify_code(error.smtp_code) == "transient",
+            ) from error
         except smtplib.SMTPDataError as error:
             self._reset()
             return SendResult(
@@ -306,14 +318,6 @@ class SmtpConnection:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-class SmtpConnectError(Exception):
-    """The server could not be reached or refused the session (not any one mail's fault)."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
 
 
 class SmtpSender:
