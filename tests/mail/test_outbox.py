@@ -532,3 +532,13 @@ def test_international_addresses(
     unsupported = next(m for m in _mails(database) if m.proposal_id == 12)
     assert unsupported.state == "not_sent"
     assert "not ASCII" in (unsupported.last_error or "")
+
+
+def test_the_pool_gets_its_connections_back_at_full_durability(
+    database: Database, charter: Charter, renderer: MailRenderer, smtp_server: StartServer
+) -> None:
+    queue_sendable(database, charter, renderer, 2)
+    assert send_sendable(database, smtp_server().sender(), Clock()).sent == 2
+    with database.engine.connect() as first, database.engine.connect() as second:
+        levels = [c.exec_driver_sql("PRAGMA synchronous").scalar() for c in (first, second)]
+    assert levels == [2, 2]  # FULL: decisions recorded later are not weakened by the sender
