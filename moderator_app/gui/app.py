@@ -13,7 +13,16 @@ from typing import Any
 
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QInputDialog, QLabel, QLineEdit, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+)
 
 from moderator_app import __version__
 from moderator_app.core.account import require_account
@@ -41,9 +50,20 @@ def application(argv: Sequence[str] | None = None) -> QApplication:
 
 
 def make_sync_runner(
-    home: Path, database: Database, credentials: Credentials, hub_url: str, user: str, token: str
+    home: Path,
+    database: Database,
+    credentials: Credentials,
+    hub_url: str,
+    user: str,
+    token: str,
+    *,
+    remember_token: bool = False,
 ) -> SyncRunner:
-    """The job the sync worker runs: one full sync, then the refusal mails that became sendable."""
+    """The job the sync worker runs: one full sync, then the refusal mails that became sendable.
+
+    With `remember_token`, the token typed in at start goes to the keyring after the first sync
+    the hub answered (so a mistyped token is never remembered)."""
+    unsaved = [token] if remember_token else []
 
     def run(claim: int, progress: Progress) -> tuple[Any, str | None]:
         # Loaded here, on the worker thread: the window does not wait for the network stack.
@@ -67,30 +87,75 @@ def make_sync_runner(
                 claim=claim,
                 progress=report_progress,
             )
+        notes: list[str] = []
+        if report.online and unsaved:
+            try:
+                credentials.set(hub_token_name(user, hub_url), unsaved.pop())
+                notes.append("hub token remembered in the keyring")
+            except UserError as error:
+                notes.append(f"hub token not remembered: {error.message}")
         mail: str | None = None
         if report.online and load_settings(home) is not None:
             try:
                 mail = "mails: " + send_sendable(database, sender_for(home, credentials)).summary()
             except UserError as error:
                 mail = f"mails not sent: {error.message}"
-        return report, mail
+        if mail:
+            notes.append(mail)
+        return report, "; ".join(notes) or None
 
     return run
 
 
-def _ask_token(user: str, hub_url: str, credentials: Credentials) -> str | None:
-    prompt = f"Hub token for {user} at {hub_url}"
-    if not credentials.secure:
-        prompt += f"\n({credentials.no_storage_message()})"
-    dialog = QInputDialog()
-    dialog.setWindowTitle("Moderator Workbench")
-    dialog.setLabelText(prompt)
-    dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
-    for label in dialog.findChildren(QLabel):
-        label.setTextFormat(Qt.TextFormat.PlainText)  # the account file is not markup
-    ok = dialog.exec() == QInputDialog.DialogCode.Accepted
-    token = dialog.textValue().strip()
-    return token if ok and token else None
+class TokenDialog(QDialog):
+    """Asks for the hub token; offers to remember it only when the keyring is secure (a fail,
+    null or plaintext keyring stores nothing, so the token is asked for each time)."""
+
+    def __init__(self, user: str, hub_url: str, credentials: Credentials) -> None:
+        super().__init__()
+        self.setWindowTitle("Moderator Workbench")
+        prompt = QLabel(f"Hub token for {user} at {hub_url}")
+        prompt.setTextFormat(Qt.TextFormat.PlainText)  # the account file is not markup
+        prompt.setWordWrap(True)
+        self.token = QLineEdit()
+        self.token.setObjectName("hubToken")
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setAccessibleName("Hub token")
+        prompt.setBuddy(self.token)
+        self.remember = QCheckBox("Remember it in the system keyring")
+        self.remember.setObjectName("rememberToken")
+        self.remember.setToolTip(
+            f"Stored by {credentials.describe()} once the hub has accepted it; never in a file"
+        )
+        self.remember.setChecked(credentials.secure)
+        self.remember.setVisible(credentials.secure)
+        layout = QVBoxLayout(self)
+        layout.addWidget(prompt)
+        layout.addWidget(self.token)
+        layout.addWidget(self.remember)
+        if not credentials.secure:
+            why = QLabel(credentials.no_storage_message())
+            why.setTextFormat(Qt.TextFormat.PlainText)
+            why.setWordWrap(True)
+            layout.addWidget(why)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def answer(self) -> tuple[str | None, bool]:
+        """(token or None, whether to remember it)."""
+        token = self.token.text().strip()
+        return (token or None), bool(token) and self.remember.isChecked()
+
+
+def _ask_token(user: str, hub_url: str, credentials: Credentials) -> tuple[str | None, bool]:
+    dialog = TokenDialog(user, hub_url, credentials)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None, False
+    return dialog.answer()
 
 
 def show_error(message: str) -> None:
@@ -119,8 +184,9 @@ def open_workbench(
     credentials = Credentials(keyring_backend if keyring_backend is not None else default_backend())
     if token is None:
         token = credentials.get(hub_token_name(account.user, account.hub_url))
+    remember = False
     if token is None and ask_token:
-        token = _ask_token(account.user, account.hub_url, credentials)
+        token, remember = _ask_token(account.user, account.hub_url, credentials)
     charter = load_charter(charter_dir or default_charter_dir())
     # As core.mail.render.default_templates_dir; the renderer itself loads on first use.
     templates = templates_dir or project_root() / "templates" / "mail"
@@ -134,7 +200,15 @@ def open_workbench(
             hub_url=account.hub_url,
             templates_dir=templates,
             sync_runner=(
-                make_sync_runner(home, database, credentials, account.hub_url, account.user, token)
+                make_sync_runner(
+                    home,
+                    database,
+                    credentials,
+                    account.hub_url,
+                    account.user,
+                    token,
+                    remember_token=remember,
+                )
                 if token
                 else None
             ),

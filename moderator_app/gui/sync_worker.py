@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from moderator_app.core.errors import UserError
 
 # A sync job: (claim count, progress callback(phase, done)) -> (the core's SyncReport, a
-# one-line summary of the mails sent afterwards or None when mail is not configured).
+# one-line note: the mails sent afterwards, a token remembered; None when there is nothing).
 Progress = Callable[[str, int], None]
 SyncRunner = Callable[[int, Progress], tuple[Any, str | None]]
 

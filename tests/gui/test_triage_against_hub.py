@@ -9,16 +9,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from keyring.backends import fail
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from moderation_hub import wire
 from moderation_hub.embedded import EmbeddedHub
 from moderator_app.core.account import Account, save_account
+from moderator_app.core.credentials import Credentials, hub_token_name
 from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.models import Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
-from moderator_app.gui.app import open_workbench
+from moderator_app.gui import app
+from moderator_app.gui.app import TokenDialog, open_workbench
 from moderator_app.gui.main_window import MainWindow
 from tests.gui.conftest import make_proposal, show_active
 
@@ -230,3 +233,41 @@ def test_an_unreachable_hub_means_offline_and_decisions_wait(qtbot, tmp_path) ->
     finally:
         window.close()
         window.services.database.close()
+
+
+def test_a_typed_token_is_remembered_once_the_hub_accepted_it(
+    qtbot, tmp_path: Path, hub, monkeypatch
+) -> None:
+    server, token = hub
+    keyring = MemoryKeyring()
+    name = hub_token_name("alice", server.url)
+    for typed, kept in (("not-the-token", None), (token, token)):
+        home = tmp_path / f"home-{len(typed)}"
+        save_account(home, Account(hub_url=server.url, user="alice"))
+        monkeypatch.setattr(app, "_ask_token", lambda *_args, typed=typed: (typed, True))
+        window = open_workbench(home, keyring_backend=keyring)
+        qtbot.addWidget(window)
+        try:
+            assert window.sync is not None
+            with qtbot.waitSignal(window.sync.finished, timeout=SYNC_TIMEOUT_MS):
+                window.request_sync()
+            # A mistyped token (the hub refused it) is never remembered.
+            assert Credentials(keyring).get(name) == kept
+        finally:
+            window.close()
+            window.services.database.close()
+
+
+def test_the_token_dialog_offers_to_remember_only_with_a_secure_keyring(qtbot) -> None:
+    secure = TokenDialog("alice", "http://127.0.0.1:9", Credentials(MemoryKeyring()))
+    qtbot.addWidget(secure)
+    secure.token.setText("  s3cret ")
+    assert not secure.remember.isHidden()
+    assert secure.answer() == ("s3cret", True)
+    secure.remember.setChecked(False)
+    assert secure.answer() == ("s3cret", False)
+    insecure = TokenDialog("alice", "http://127.0.0.1:9", Credentials(fail.Keyring()))
+    qtbot.addWidget(insecure)
+    insecure.token.setText("s3cret")
+    assert insecure.remember.isHidden()
+    assert insecure.answer() == ("s3cret", False)
