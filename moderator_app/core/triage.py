@@ -48,13 +48,54 @@ class CharterRef:
         return cls(version=version, clause_ids=frozenset(clause_ids))
 
 
-def _check_text(label: str, value: str | None) -> str | None:
+# Characters a moderator's text must not carry: C0 and C1 controls (NUL included) and DEL would
+# reach the platform's pages and the authors' mails as invisible bytes; bidirectional controls
+# reorder what follows them (a corrected text could read differently from what it says).
+_BIDI_CONTROLS: Final = frozenset(
+    chr(codepoint)
+    for codepoint in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+)
+_LINE_SEPARATORS: Final = frozenset("\u2028\u2029")
+
+
+def _forbidden(character: str, allow_newline: bool) -> bool:
+    codepoint = ord(character)
+    if character == "\n":
+        return not allow_newline
+    return (
+        codepoint < 0x20
+        or 0x7F <= codepoint < 0xA0
+        or character in _BIDI_CONTROLS
+        or (not allow_newline and character in _LINE_SEPARATORS)
+    )
+
+
+def _describe(character: str) -> str:
+    if character == "\x00":
+        return "a NUL character"
+    if character in "\n\r\u2028\u2029":
+        return f"a line break (U+{ord(character):04X})"
+    if character == "\t":
+        return "a tab (U+0009)"
+    if character in _BIDI_CONTROLS:
+        return f"a text-direction control (U+{ord(character):04X})"
+    return f"a control character (U+{ord(character):04X})"
+
+
+def check_moderator_text(label: str, value: str | None, *, allow_newline: bool) -> str | None:
+    """`value` if it can go to the hub as a moderator's text, else a `UserError` naming the first
+    character to remove and where it is. A one-line text (a corrected proposal) allows no line
+    break; a note may have several lines (\\n only). Spaces, letters, emoji, HTML-looking text
+    are all fine: they are shown as plain text everywhere."""
     if value is None:
         return None
-    if "\x00" in value:
-        raise UserError(f"the {label} contains a NUL character; remove it")
     if len(value) > MAX_CONTENT_CHARS:
         raise UserError(f"the {label} is longer than {MAX_CONTENT_CHARS} characters")
+    for position, character in enumerate(value, start=1):
+        if _forbidden(character, allow_newline):
+            raise UserError(
+                f"the {label} contains {_describe(character)} at character {position}; remove it"
+            )
     return value
 
 
@@ -95,10 +136,10 @@ def decide(
         raise UserError("only a refusal cites a charter clause")
     if edited_content is not None and outcome != "accept":
         raise UserError("a corrected text goes only with accept")
-    edited_content = _check_text("corrected text", edited_content)
+    edited_content = check_moderator_text("corrected text", edited_content, allow_newline=False)
     if edited_content is not None and not edited_content.strip():
         raise UserError("the corrected text is empty")
-    note = _check_text("note", note) or None
+    note = check_moderator_text("note", note, allow_newline=True) or None
     decided_at = now()
 
     with database.write() as session:

@@ -244,6 +244,20 @@ def test_login_to_an_unreachable_hub_says_the_login_failed(cli: Cli, home: Path)
     assert not (home / "account.json").exists()
 
 
+def test_decide_refuses_control_characters_in_a_correction(cli: Cli, hub: Hub) -> None:
+    ids = hub.seed(1)
+    _login(cli, hub)
+    cli("sync")
+    code, out, err = cli("decide", str(ids[0]), "accept", "--content", "Il faut \x01\x02 ctrl")
+    assert (code, out) == (1, "")
+    assert err == (
+        "moderator-app: the corrected text contains a control character (U+0001) at "
+        "character 9; remove it\n"
+    )
+    code, out, _ = cli("status", "--json")
+    assert json.loads(out)["decisions_unsent"] == 0
+
+
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "moderator_app", "--home", str(home), *argv],

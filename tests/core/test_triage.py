@@ -81,6 +81,18 @@ def test_postponed_proposal_can_be_decided(cached: Database) -> None:
         (1, "postpone", {"edited_content": "Il faut autre chose"}, "only with accept"),
         (1, "accept", {"edited_content": "   "}, "corrected text is empty"),
         (1, "accept", {"edited_content": "Il faut\x00"}, "NUL character"),
+        (1, "accept", {"edited_content": "Il faut \x01\x02 ctrl"}, r"\(U\+0001\) at character 9"),
+        (1, "accept", {"edited_content": "Il faut\x7f"}, r"control character \(U\+007F\)"),
+        (1, "accept", {"edited_content": "Il faut\x9b2J"}, r"control character \(U\+009B\)"),
+        (1, "accept", {"edited_content": "Il faut\tdes"}, "a tab"),
+        (1, "accept", {"edited_content": "Il faut\ndes"}, r"line break \(U\+000A\)"),
+        (1, "accept", {"edited_content": "Il faut\r\ndes"}, r"line break \(U\+000D\)"),
+        (1, "accept", {"edited_content": "Il faut\u2028des"}, "line break"),
+        (1, "accept", {"edited_content": "txt.\u202eexe"}, r"text-direction control \(U\+202E\)"),
+        (1, "accept", {"edited_content": "a\u2066b\u2069"}, "text-direction control"),
+        (1, "accept", {"note": "ligne 1\r\nligne 2"}, r"note contains a line break \(U\+000D\)"),
+        (1, "accept", {"note": "voir\x1b[2J"}, r"note contains a control character \(U\+001B\)"),
+        (1, "accept", {"note": "\u200fvoir"}, "note contains a text-direction control"),
         (1, "accept", {"note": "x" * 10_001}, "longer than 10000"),
         (1, "ban", {}, "unknown decision"),
         (99, "accept", {}, "not in the local cache"),
@@ -97,14 +109,15 @@ def test_decisions_that_cannot_be_sent_are_refused_at_once(
         assert session.scalar(select(func.count()).select_from(Decision)) == 0
 
 
-def test_hostile_text_is_stored_exactly(cached: Database) -> None:
-    hostile = "<b>gras</b>\r\nBcc: x@example.org\u202e‮txt.exe 🙂" + "é" * 9_000
-    decision = _decide(cached, 1, "accept", edited_content=hostile, note=hostile[:5_000])
+def test_hostile_looking_text_without_controls_is_stored_exactly(cached: Database) -> None:
+    hostile = "<b>gras</b> Bcc: x@example.org\u00a0txt.exe 🙂 \u200b" + "é" * 9_000
+    note = "Première ligne\n<script>alert(1)</script>\n\nfin " + "ü" * 5_000
+    decision = _decide(cached, 1, "accept", edited_content=hostile, note=note)
     with cached.session() as session:
         stored = session.get(Decision, decision.id)
         assert stored is not None
         assert stored.edited_content == hostile
-        assert stored.note == hostile[:5_000]
+        assert stored.note == note  # a note may have several lines
 
 
 def test_unchanged_correction_is_no_correction(cached: Database) -> None:
