@@ -43,6 +43,7 @@ class ClauseView:
     mail_template: str
     examples_accept: tuple[str, ...] = ()
     examples_refuse: tuple[str, ...] = ()
+    language: str = ""  # the language of the texts above
 
     @property
     def label(self) -> str:
@@ -70,6 +71,7 @@ def clause_views(charter: Any, language: str) -> list[ClauseView]:
     """The charter's clauses in `language` (or the charter's first language), sorted by number."""
     languages: Sequence[str] = tuple(getattr(charter, "languages", ()) or ())
     fallback = languages[0] if languages else language
+    shown = language if language in languages or not languages else fallback
     views = [
         ClauseView(
             id=str(clause.id),
@@ -80,6 +82,7 @@ def clause_views(charter: Any, language: str) -> list[ClauseView]:
             mail_template=str(getattr(clause, "mail_template", "") or ""),
             examples_accept=_examples(getattr(clause, "examples_accept", ()), language, fallback),
             examples_refuse=_examples(getattr(clause, "examples_refuse", ()), language, fallback),
+            language=shown,
         )
         for clause in charter.clauses
     ]
@@ -150,19 +153,25 @@ class ClauseListModel(QAbstractListModel):
         return None
 
 
+# The headings inside a clause's details are part of the charter's text, so they are in the
+# clause's language (the workbench's own controls stay English): (tips, accept, refuse).
+DETAIL_HEADINGS: dict[str, tuple[str, str, str]] = {
+    "en": ("Tips for the author:", "Accept, for example:", "Refuse, for example:"),
+    "fr": ("Conseils pour l'auteur :", "À accepter, par exemple :", "À refuser, par exemple :"),
+}
+LANGUAGE_NAMES = {"en": "English", "fr": "French"}
+
+
 def clause_details(clause: ClauseView) -> str:
     """The text shown under the clause list for the selected clause."""
+    tips, accept, refuse = DETAIL_HEADINGS.get(clause.language, DETAIL_HEADINGS["en"])
     parts = [clause.label, "", clause.text]
     if clause.tips:
-        parts += ["", "Tips for the author:", clause.tips]
+        parts += ["", tips, clause.tips]
     if clause.examples_accept:
-        parts += ["", "Accept, for example:"] + [
-            f"  ✓ {example}" for example in clause.examples_accept
-        ]
+        parts += ["", accept] + [f"  ✓ {example}" for example in clause.examples_accept]
     if clause.examples_refuse:
-        parts += ["", "Refuse, for example:"] + [
-            f"  ✗ {example}" for example in clause.examples_refuse
-        ]
+        parts += ["", refuse] + [f"  ✗ {example}" for example in clause.examples_refuse]
     return "\n".join(parts)
 
 
@@ -212,7 +221,15 @@ class CharterPane(QWidget):
 
     def set_charter(self, clauses: Sequence[ClauseView], version: str = "") -> None:
         self.model.set_clauses(clauses)
-        self.heading.setText(f"Charter {version}".strip())
+        language = clauses[0].language if clauses else ""
+        name = LANGUAGE_NAMES.get(language, language)
+        self.heading.setText(f"Charter {version} — {name}" if name else f"Charter {version}")
+        self.heading.setToolTip(
+            f"The clauses in {name}, the proposal's language, as its author reads them in a "
+            "refusal mail; the workbench's own controls stay in English."
+            if name
+            else ""
+        )
         self.clear_selection()
 
     def set_marked(self, clause_ids: Iterable[str]) -> None:

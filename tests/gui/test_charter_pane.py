@@ -85,3 +85,26 @@ def test_without_findings_no_clause_is_selected(qtbot) -> None:
     assert pane.current_clause() is None
     assert not pane.list.selectionModel().hasSelection()
     assert "No pre-check points to a clause" in pane.details.toPlainText()
+
+
+def test_the_details_headings_follow_the_language_of_the_clauses(qtbot) -> None:
+    from moderator_app.core.charter import default_charter_dir, load_charter
+    from moderator_app.gui.charter_pane import clause_views
+
+    charter = load_charter(default_charter_dir())
+    pane = CharterPane()
+    qtbot.addWidget(pane)
+    for language, tips, other in (
+        ("fr", "Conseils pour l'auteur :", "Tips for the author:"),
+        ("en", "Tips for the author:", "Conseils pour l'auteur :"),
+    ):
+        clauses = clause_views(charter, language)
+        pane.set_charter(clauses, charter.version)
+        pane.select_clause(clauses[0].id)
+        details = pane.details.toPlainText()
+        assert tips in details
+        assert other not in details
+        assert pane.heading.text().endswith("French" if language == "fr" else "English")
+        assert "controls stay in English" in pane.heading.toolTip()
+    # A language the charter lacks shows its first language, headings included.
+    assert {view.language for view in clause_views(charter, "de")} == {charter.languages[0]}
