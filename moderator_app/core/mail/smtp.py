@@ -61,6 +61,8 @@ class SmtpSettings:
             raise UserError(
                 f"SMTP security must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}."
             )
+        if not 0 < self.timeout <= 600:
+            raise UserError(f"SMTP timeout {self.timeout} s is out of range (0-600 seconds).")
         if not 0 < self.port < 65536:
             raise UserError(f"SMTP port {self.port} is out of range (1-65535).")
         if not self.host or _CONTROL.search(self.host) or " " in self.host:
