@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.conflicts, "Conflicts")
         self.tabs.addTab(self.support, "Support")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._connect_actions()
@@ -592,7 +593,7 @@ class MainWindow(QMainWindow):
         return cached
 
     def _update_decision_actions(self, row: QueueRow | None) -> None:
-        decidable = row is not None and not row.decided
+        decidable = row is not None and not row.decided and self._on_triage_tab()
         for name in ("accept", "refuse", "edit", "postpone"):
             self.actions_[name].setEnabled(decidable)
 
@@ -793,8 +794,16 @@ class MainWindow(QMainWindow):
             self._reload_queue()
         self.queue.setFocus()
 
+    def _on_triage_tab(self) -> bool:
+        return not hasattr(self, "tabs") or self.tabs.currentWidget() is self.triage
+
+    def _tab_changed(self, _index: int) -> None:
+        """Deciding keys act on a proposal the moderator can see: only on the Triage tab."""
+        self._set_deciding(self.decision_bar.mode() == DecisionBar.IDLE)
+
     def _set_deciding(self, enabled: bool) -> None:
         """While a panel is open its keys are text and digits: no single-letter shortcuts."""
+        enabled = enabled and self._on_triage_tab()
         for name in ("next", "previous", "accept", "refuse", "edit", "postpone"):
             self.actions_[name].setEnabled(enabled)
         if enabled:

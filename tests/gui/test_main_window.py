@@ -388,3 +388,17 @@ def test_a_first_opening_takes_most_of_the_screen_not_a_fixed_size(window: MainW
     # The charter and proposal panes keep a useful width on that window.
     queue, middle, charter = window.splitter.sizes()
     assert queue > middle > charter > 250
+
+
+def test_deciding_keys_only_act_on_the_triage_tab(qtbot, window: MainWindow) -> None:
+    qtbot.keyClick(window.queue, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.support
+    assert not window.actions_["accept"].isEnabled()
+    assert not window.decision_bar.buttons["accept"].isEnabled()
+    qtbot.keyClick(window.support.table, Qt.Key.Key_A)  # a proposal the moderator cannot see
+    qtbot.keyClick(window.support.table, Qt.Key.Key_J)
+    assert decisions(window) == []
+    window.tabs.setCurrentWidget(window.triage)
+    assert window.actions_["accept"].isEnabled()
+    qtbot.keyClick(window.queue, Qt.Key.Key_A)
+    assert [d.proposal_id for d in decisions(window)] == [1]
