@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast, get_args
@@ -578,9 +578,10 @@ class HubStorage:
     # -- decisions -----------------------------------------------------------------------------
 
     def decide(self, viewer: Principal, raw_items: Sequence[Any]) -> list[wire.DecisionResult]:
-        """One result per item. Each decision is validated on its own and applied on its own
-        (a savepoint each, so one never half-applies); the batch is then committed once, and
-        the results are only returned after that commit."""
+        """One result per item. Each decision is validated and judged on its own (an invalid or
+        conflicting one does not stop the others); the batch is committed in one transaction and
+        the results are returned only after that commit, so a decision is never half-applied and
+        a client that got no answer simply sends the batch again."""
         checked = [_check_decision(raw) for raw in raw_items]
         for attempt in range(_RETRIES):
             try:
@@ -596,20 +597,37 @@ class HubStorage:
         self, viewer: Principal, checked: Sequence[wire.DecisionIn | wire.DecisionResult]
     ) -> list[wire.DecisionResult]:
         now = self._clock()
+        decisions = [d for d in checked if isinstance(d, wire.DecisionIn)]
         with self._write.begin() as session:
-            # Lock every proposal of the batch first, in id order, before the counter: the
-            # same order as every other writer, so two writers never wait for each other.
-            self._lock_proposals(
-                session, {d.proposal_id for d in checked if isinstance(d, wire.DecisionIn)}
-            )
-            results: list[wire.DecisionResult] = []
+            # Lock every proposal of the batch first, in id order, then the counter: the same
+            # order as every other writer, so two writers never wait for each other.
+            self._lock_proposals(session, {d.proposal_id for d in decisions})
+            receipts: dict[str, DecisionReceipt] = {}
+            for chunk in _chunks([str(d.id) for d in decisions], 500):
+                for receipt in session.scalars(
+                    select(DecisionReceipt).where(DecisionReceipt.id.in_(chunk))
+                ):
+                    receipts[receipt.id] = receipt
+            first = self._next_seqs(session, len(decisions)) if decisions else 0
+            seqs = iter(range(first, first + len(decisions)))
+            answers: list[tuple[wire.DecisionResult, int | None]] = []
             for item in checked:
                 if isinstance(item, wire.DecisionResult):
-                    results.append(item)
-                    continue
-                with session.begin_nested():
-                    results.append(self._apply_decision(session, viewer, item, now))
-            return results
+                    answers.append((item, None))
+                else:
+                    answers.append(self._apply_decision(session, viewer, item, now, receipts, seqs))
+            session.flush()
+            # Each result shows its proposal as the batch leaves it.
+            shown = {
+                item.id: item
+                for item in self._items(
+                    session, viewer, sorted({pid for _, pid in answers if pid is not None})
+                )
+            }
+            return [
+                result if pid is None else result.model_copy(update={"current": shown.get(pid)})
+                for result, pid in answers
+            ]
 
     def _lock_proposals(self, session: Session, ids: Iterable[int]) -> None:
         for chunk in _chunks(sorted(ids), 500):
@@ -621,36 +639,41 @@ class HubStorage:
             ).all()
 
     def _apply_decision(
-        self, session: Session, viewer: Principal, decision: wire.DecisionIn, now: datetime
-    ) -> wire.DecisionResult:
+        self,
+        session: Session,
+        viewer: Principal,
+        decision: wire.DecisionIn,
+        now: datetime,
+        receipts: dict[str, DecisionReceipt],
+        seqs: Iterator[int],
+    ) -> tuple[wire.DecisionResult, int | None]:
+        """Apply one decision (its proposal already locked); returns its result, without the
+        proposal's current state, and the id of the proposal to show in it."""
         decision_id = str(decision.id)
-        receipt = session.get(DecisionReceipt, decision_id)
+        receipt = receipts.get(decision_id)
         if receipt is not None:
-            return self._replay(session, viewer, receipt, decision)
-        proposal = session.get(Proposal, decision.proposal_id)  # locked by _apply_batch
+            return _replay(viewer, receipt, decision)
+        proposal = session.get(Proposal, decision.proposal_id)
         if proposal is None:
-            return _invalid(decision, "proposal_id", "no proposal has this id")
+            return _invalid(decision, "proposal_id", "no proposal has this id"), None
         conflict = self._conflict(session, viewer, proposal, decision, now)
+        receipt = DecisionReceipt(
+            id=decision_id,
+            user_id=viewer.id,
+            proposal_id=proposal.id,
+            status="applied" if conflict is None else "conflict",
+            conflict=conflict[0] if conflict else None,
+            detail=conflict[1] if conflict else None,
+            received_at=now,
+        )
+        receipts[decision_id] = receipt
+        session.add(receipt)
         if conflict is not None:
             kind, detail = conflict
-            session.add(
-                DecisionReceipt(
-                    id=decision_id,
-                    user_id=viewer.id,
-                    proposal_id=proposal.id,
-                    status="conflict",
-                    conflict=kind,
-                    detail=detail,
-                    received_at=now,
-                )
+            result = wire.DecisionResult(
+                id=decision.id, status="conflict", conflict=cast(Any, kind), detail=detail
             )
-            return wire.DecisionResult(
-                id=decision.id,
-                status="conflict",
-                conflict=cast(Any, kind),
-                detail=detail,
-                current=self._items(session, viewer, [proposal.id])[0],
-            )
+            return result, proposal.id
         before = proposal.status
         published: str | None = None
         if decision.outcome == "accept":
@@ -659,7 +682,7 @@ class HubStorage:
                     proposal.original_content = proposal.content
                 proposal.content = decision.edited_content
             published = proposal.content
-        seq = self._next_seqs(session, 1)
+        seq = next(seqs)
         session.add(
             Decision(
                 id=decision_id,
@@ -675,15 +698,6 @@ class HubStorage:
                 received_at=now,
                 proposal_version=decision.proposal_version,
                 seq=seq,
-            )
-        )
-        session.add(
-            DecisionReceipt(
-                id=decision_id,
-                user_id=viewer.id,
-                proposal_id=proposal.id,
-                status="applied",
-                received_at=now,
             )
         )
         proposal.status = OUTCOME_STATUS[decision.outcome]
@@ -703,40 +717,7 @@ class HubStorage:
             seq=seq,
             detail=f"{decision.outcome} {decision.reason or ''}".strip(),
         )
-        session.flush()
-        return wire.DecisionResult(
-            id=decision.id,
-            status="applied",
-            current=self._items(session, viewer, [proposal.id])[0],
-        )
-
-    def _replay(
-        self,
-        session: Session,
-        viewer: Principal,
-        receipt: DecisionReceipt,
-        decision: wire.DecisionIn,
-    ) -> wire.DecisionResult:
-        if receipt.user_id != viewer.id or receipt.proposal_id != decision.proposal_id:
-            return _invalid(
-                decision, "id", "this decision id was already used for another decision"
-            )
-        current = self._items(session, viewer, [receipt.proposal_id])[0]
-        if receipt.status == "applied":
-            return wire.DecisionResult(
-                id=decision.id,
-                status="duplicate",
-                detail="this decision was already applied; nothing changed",
-                current=current,
-            )
-        # The first answer was a conflict: give the same conflict again.
-        return wire.DecisionResult(
-            id=decision.id,
-            status="conflict",
-            conflict=cast(Any, receipt.conflict),
-            detail=receipt.detail,
-            current=current,
-        )
+        return wire.DecisionResult(id=decision.id, status="applied"), proposal.id
 
     def _conflict(
         self,
@@ -1167,6 +1148,29 @@ def _decision_rule_errors(decision: wire.DecisionIn) -> list[wire.FieldError]:
             )
         )
     return errors
+
+
+def _replay(
+    viewer: Principal, receipt: DecisionReceipt, decision: wire.DecisionIn
+) -> tuple[wire.DecisionResult, int | None]:
+    """The answer to a decision id the hub already received: the first answer again."""
+    if receipt.user_id != viewer.id or receipt.proposal_id != decision.proposal_id:
+        message = "this decision id was already used for another decision"
+        return _invalid(decision, "id", message), None
+    if receipt.status == "applied":
+        result = wire.DecisionResult(
+            id=decision.id,
+            status="duplicate",
+            detail="this decision was already applied; nothing changed",
+        )
+    else:
+        result = wire.DecisionResult(
+            id=decision.id,
+            status="conflict",
+            conflict=cast(Any, receipt.conflict),
+            detail=receipt.detail,
+        )
+    return result, receipt.proposal_id
 
 
 def _invalid(decision: wire.DecisionIn, field: str, message: str) -> wire.DecisionResult:
