@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
     print(summary(report))
     if report.conflicts:
         print(
-            f"{report.conflicts} decisions conflict with the hub; see `moderator-app proposals "
-            "--json` (decision.sync_state = conflict)"
+            f"{report.conflicts} decisions conflict with the hub; review them with "
+            "`moderator-app conflicts`"
         )
     mail_commands.send_after_sync(args)  # refusal mails the hub just confirmed
     return 0

@@ -210,3 +210,32 @@ def _item(proposal: Proposal, claim: Claim | None, decision: Decision | None) ->
         "hub_decision": hub_decision,
         "decision": local,
     }
+
+
+def list_conflicts(session: Session) -> list[dict[str, Any]]:
+    """Local decisions the hub answered with a conflict, oldest first, each with the proposal as
+    the cache now knows it (its status and who decided it at the hub), for review."""
+    rows = session.execute(
+        select(Decision, Proposal)
+        .join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.sync_state == "conflict")
+        .order_by(Decision.decided_at, Decision.id)
+    ).all()
+    return [
+        {
+            "decision_id": decision.id,
+            "proposal_id": decision.proposal_id,
+            "outcome": decision.outcome,
+            "clause_id": decision.clause_id,
+            "edited_content": decision.edited_content,
+            "decided_at": format_utc(decision.decided_at),
+            "answered_at": format_utc(decision.answered_at) if decision.answered_at else None,
+            "conflict_kind": decision.conflict_kind,
+            "hub_detail": decision.hub_detail,
+            "content": proposal.content,
+            "hub_status": proposal.status,
+            "hub_decision_outcome": proposal.hub_decision_outcome,
+            "hub_decision_moderator": proposal.hub_decision_moderator,
+        }
+        for decision, proposal in rows
+    ]

@@ -218,21 +218,53 @@ def undo(
         decision = session.get(Decision, decision_id)
         if decision is None:
             raise UserError(f"no local decision {decision_id}")
-        if decision.sync_state != "unsent":
-            raise UserError(
-                f"the decision on proposal {decision.proposal_id} was already sent to the hub "
-                f"({decision.sync_state}); it can no longer be undone here"
-            )
-        if on_undone is not None:
-            on_undone(session, decision)
-        # Mails of an unsent decision are still waiting for the hub: nothing has left.
-        session.execute(
-            delete(MailOutbox).where(
-                MailOutbox.decision_id == decision_id, MailOutbox.state == "waiting_hub"
+        return _undo_in(session, decision, actor=actor, now=now, on_undone=on_undone)
+
+
+def undo_on_proposal(
+    database: Database,
+    proposal_id: int,
+    *,
+    actor: str,
+    now: Callable[[], datetime] = _utc_now,
+    on_undone: DecisionHook | None = None,
+) -> Decision:
+    """`undo` of the decision on hub proposal `proposal_id` still waiting for the hub (there is
+    at most one)."""
+    with database.write() as session:
+        decision = session.scalar(
+            select(Decision).where(
+                Decision.proposal_id == proposal_id, Decision.sync_state.in_(ACTIVE_SYNC_STATES)
             )
         )
-        session.add(_audit(now(), actor, "undo", decision))
-        session.delete(decision)
+        if decision is None:
+            raise UserError(f"proposal {proposal_id} has no local decision waiting to be sent")
+        return _undo_in(session, decision, actor=actor, now=now, on_undone=on_undone)
+
+
+def _undo_in(
+    session: Session,
+    decision: Decision,
+    *,
+    actor: str,
+    now: Callable[[], datetime],
+    on_undone: DecisionHook | None,
+) -> Decision:
+    if decision.sync_state != "unsent":
+        raise UserError(
+            f"the decision on proposal {decision.proposal_id} was already sent to the hub "
+            f"({decision.sync_state}); it can no longer be undone here"
+        )
+    if on_undone is not None:
+        on_undone(session, decision)
+    # Mails of an unsent decision are still waiting for the hub: nothing has left.
+    session.execute(
+        delete(MailOutbox).where(
+            MailOutbox.decision_id == decision.id, MailOutbox.state == "waiting_hub"
+        )
+    )
+    session.add(_audit(now(), actor, "undo", decision))
+    session.delete(decision)
     return decision
 
 
@@ -251,6 +283,27 @@ def drop_conflict(
         decision.sync_state = "dropped"
         session.add(_audit(now(), actor, "drop_conflict", decision))
     return decision
+
+
+def drop_conflicts_on_proposal(
+    database: Database,
+    proposal_id: int,
+    *,
+    actor: str,
+    now: Callable[[], datetime] = _utc_now,
+) -> list[Decision]:
+    """`drop_conflict` for each conflicted decision on hub proposal `proposal_id`."""
+    with database.session() as session:
+        conflicted = session.scalars(
+            select(Decision.id)
+            .where(Decision.proposal_id == proposal_id, Decision.sync_state == "conflict")
+            .order_by(Decision.decided_at, Decision.id)
+        ).all()
+    if not conflicted:
+        raise UserError(f"proposal {proposal_id} has no conflicted decision")
+    return [
+        drop_conflict(database, decision_id, actor=actor, now=now) for decision_id in conflicted
+    ]
 
 
 def _audit(at: datetime, actor: str, action: str, decision: Decision) -> AuditEntry:

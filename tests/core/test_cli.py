@@ -204,7 +204,7 @@ def test_decide_works_offline_and_sync_says_offline(cli: Cli, hub: Hub) -> None:
         (("decide", "1", "refuse"), "needs the charter clause"),
         (("decide", "1", "refuse", "--reason", "nope"), "unknown charter clause 'nope'"),
         (("decide", "999", "accept"), "not in the local cache"),
-        (("undo", "no-such-decision"), "no local decision"),
+        (("undo", "00000000-0000-4000-8000-000000000000"), "no local decision"),
         (("sync", "--claim", "-1"), "--claim"),
         (("login", "--server", "ftp://hub", "--user", "alice", "--token-stdin"), "not a hub"),
         (("login", "--server", "http://127.0.0.1:9", "--user", " ", "--token-stdin"), "empty"),
@@ -256,6 +256,51 @@ def test_decide_refuses_control_characters_in_a_correction(cli: Cli, hub: Hub) -
     )
     code, out, _ = cli("status", "--json")
     assert json.loads(out)["decisions_unsent"] == 0
+
+
+def test_undo_conflicts_and_drop_by_proposal_id(cli: Cli, hub: Hub) -> None:
+    first, second = hub.seed(2)
+    _login(cli, hub)
+    cli("sync")
+    assert cli("decide", str(first), "accept")[0] == 0
+    code, out, err = cli("undo", str(first))
+    assert (code, err) == (0, "")
+    assert out == f"undone: accept on proposal {first}\n"
+    code, _, err = cli("undo", str(first))
+    assert code == 1
+    assert f"proposal {first} has no local decision waiting to be sent" in err
+    with pytest.raises(SystemExit) as raised:
+        cli("undo", "not-an-id")
+    assert raised.value.code == 2
+
+    hub.decide_as("bob", second, "refuse")  # bob decides it first, at the hub
+    code, out, _ = cli("decide", str(second), "accept", "--json")
+    decision_id = json.loads(out)["id"]
+    code, out, _ = cli("sync")
+    assert code == 0
+    assert "review them with `moderator-app conflicts`" in out
+    code, out, _ = cli("conflicts", "--json")
+    assert code == 0
+    [conflict] = json.loads(out)
+    assert conflict["decision_id"] == decision_id
+    assert conflict["proposal_id"] == second
+    assert conflict["outcome"] == "accept"
+    assert conflict["conflict_kind"] == "decided_by_other"
+    assert conflict["hub_status"] == "refused"
+    assert conflict["hub_decision_moderator"] == "bob"
+    code, out, _ = cli("conflicts")
+    assert f"{second}  yours: accept" in out
+    assert "hub: refused by bob" in out
+
+    code, out, err = cli("drop", str(second))
+    assert (code, err) == (0, "")
+    assert out == f"dropped: your accept on proposal {second}\n"
+    assert json.loads(cli("conflicts", "--json")[1]) == []
+    assert cli("conflicts")[1] == "no conflicted decisions\n"
+    assert json.loads(cli("status", "--json")[1])["conflicts"] == 0
+    code, _, err = cli("drop", decision_id)
+    assert code == 1
+    assert f"no conflicted decision {decision_id}" in err
 
 
 def _run(*argv: str, home: Path) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from moderator_app.core.database import Database
 from moderator_app.core.errors import UserError
 from moderator_app.core.models import AuditEntry, Claim, Decision, MailOutbox, Proposal
-from moderator_app.core.triage import CharterRef, decide, drop_conflict, undo
+from moderator_app.core.triage import (
+    CharterRef,
+    decide,
+    drop_conflict,
+    drop_conflicts_on_proposal,
+    undo,
+    undo_on_proposal,
+)
 
 CHARTER = CharterRef.of("1.2.0", {"off-topic", "insults"})
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -237,3 +244,43 @@ def test_drop_conflict_is_explicit(cached: Database) -> None:
         assert stored is not None
         stored.sync_state = "conflict"
     assert drop_conflict(cached, decision.id, actor="alice").sync_state == "dropped"
+
+
+def test_undo_by_proposal_takes_back_its_unsent_decision(cached: Database) -> None:
+    with pytest.raises(UserError, match="proposal 1 has no local decision waiting to be sent"):
+        undo_on_proposal(cached, 1, actor="alice")
+    decision = _decide(cached, 1, "refuse", clause_id="off-topic")
+    _decide(cached, 2, "accept")
+    undone = undo_on_proposal(cached, 1, actor="alice", now=lambda: NOW)
+    assert undone.id == decision.id
+    with cached.session() as session:
+        assert session.scalars(select(Decision.proposal_id)).all() == [2]
+    sent = _decide(cached, 1, "accept")
+    with cached.write() as session:
+        stored = session.get(Decision, sent.id)
+        assert stored is not None
+        stored.sync_state = "sent"
+    with pytest.raises(UserError, match="can no longer be undone"):
+        undo_on_proposal(cached, 1, actor="alice")
+
+
+def test_drop_by_proposal_drops_only_its_conflicted_decision(cached: Database) -> None:
+    first = _decide(cached, 1, "accept")
+    second = _decide(cached, 2, "accept")
+    with pytest.raises(UserError, match="proposal 1 has no conflicted decision"):
+        drop_conflicts_on_proposal(cached, 1, actor="alice")
+    with cached.write() as session:
+        for decision_id in (first.id, second.id):
+            stored = session.get(Decision, decision_id)
+            assert stored is not None
+            stored.sync_state = "conflict"
+    dropped = drop_conflicts_on_proposal(cached, 1, actor="alice")
+    assert [decision.id for decision in dropped] == [first.id]
+    with cached.session() as session:
+        states = {
+            row.proposal_id: row.sync_state
+            for row in session.execute(select(Decision.proposal_id, Decision.sync_state))
+        }
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert states == {1: "dropped", 2: "conflict"}
+    assert actions[-1] == "drop_conflict"
