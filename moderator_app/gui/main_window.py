@@ -12,8 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QThreadPool, QTimer, Signal
+import shiboken6
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import (
+    QAction,
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
@@ -118,6 +129,24 @@ class DecisionCommand(QUndoCommand):
             self.setObsolete(True)
 
 
+class _ShortLabel(QObject):
+    """Keeps an undo/redo action's label short; the command's text goes to its tooltip."""
+
+    def __init__(self, action: QAction, label: str) -> None:
+        super().__init__(action)
+        self._action = action
+        self._label = label
+        self.relabel("")
+
+    @Slot(str)
+    def relabel(self, detail: str) -> None:
+        if not shiboken6.isValid(self._action):
+            return  # the window is being torn down; the undo stack empties itself
+        self._action.setText(self._label)
+        plain = self._label.replace("&", "")
+        self._action.setToolTip(f"{plain}: {detail}" if detail else plain)
+
+
 class MainWindow(QMainWindow):
     _counted = Signal(int, int, str)  # generation, total (-1: failed), error
     _duplicates_built = Signal(object)  # per question: (DuplicateIndex, ids)
@@ -136,12 +165,16 @@ class MainWindow(QMainWindow):
         self.actions_ = WorkbenchActions(self)
         self.undo_stack = QUndoStack(self)
         undo_action = self.undo_stack.createUndoAction(self, "&Undo decision")
+        # Qt appends the command's text ("… refuse proposal #12"), which makes the toolbar
+        # jump; the label stays short and the details go to the tooltip and status tip.
+        self._keep_short(undo_action, "&Undo decision", self.undo_stack.undoTextChanged)
         undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.addAction(undo_action)
         self.actions_.add("undo", undo_action, "Take back the last decision while unsent", "Decide")
         redo_action = self.undo_stack.createRedoAction(self, "Re&do decision")
         # Both usual keys, whatever the platform's own convention is.
         redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self._keep_short(redo_action, "Re&do decision", self.undo_stack.redoTextChanged)
         self.addAction(redo_action)
         self.actions_.add("redo", redo_action, "Record the undone decision again", "Decide")
 
@@ -229,6 +262,10 @@ class MainWindow(QMainWindow):
         self._select_row(0)
         self.refresh_status()
         self.queue.setFocus()
+
+    @staticmethod
+    def _keep_short(action: QAction, label: str, text_changed: Any) -> None:
+        text_changed.connect(_ShortLabel(action, label).relabel)
 
     # -- layout --------------------------------------------------------------------------------
 

@@ -402,3 +402,13 @@ def test_deciding_keys_only_act_on_the_triage_tab(qtbot, window: MainWindow) -> 
     assert window.actions_["accept"].isEnabled()
     qtbot.keyClick(window.queue, Qt.Key.Key_A)
     assert [d.proposal_id for d in decisions(window)] == [1]
+
+
+def test_the_undo_action_keeps_a_short_label_and_details_its_tooltip(
+    qtbot, window: MainWindow
+) -> None:
+    undo = window.actions_["undo"]
+    qtbot.keyClick(window.queue, Qt.Key.Key_A)
+    assert undo.isEnabled()
+    assert undo.text() == "&Undo decision"  # the toolbar does not jump
+    assert "accept proposal #1" in undo.toolTip()
