@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -143,6 +144,7 @@ class SupportTab(QWidget):
         self.setObjectName("supportTab")
         self.services = services
         self.model = MailListModel(self)
+        self._searched = False
 
         self.proposal_field = QLineEdit()
         self.proposal_field.setObjectName("supportProposal")
@@ -244,7 +246,13 @@ class SupportTab(QWidget):
         layout.addLayout(search_row)
         layout.addWidget(splitter, 1)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._searched:
+            self.find_mails()  # the latest mails at once, not an empty table until Find
+
     def find_mails(self) -> None:
+        self._searched = True
         proposal_text = self.proposal_field.text().strip().lstrip("#")
         if proposal_text and not proposal_text.isdigit():
             set_label_text(self.feedback, "A proposal id is a number.")

@@ -127,3 +127,24 @@ def test_a_real_account_has_no_demo_mailbox(qtbot, tmp_path) -> None:
     finally:
         window.close()
         window.services.database.close()
+
+
+def test_the_support_tab_lists_the_latest_mails_when_first_shown(qtbot, tmp_path) -> None:
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="alice"))
+    database = open_database(cache_path(tmp_path))
+    with database.write() as session:
+        session.add(make_proposal(1))
+    database.close()
+    window = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(window)
+    show_active(qtbot, window)
+    try:
+        qtbot.keyClick(window.queue, Qt.Key.Key_R)
+        qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_2)
+        qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Return)
+        window.tabs.setCurrentWidget(window.support)
+        assert window.support.model.rowCount() == 1  # without pressing Find
+        assert window.support.feedback.text() == "1 mail found."
+    finally:
+        window.close()
+        window.services.database.close()
