@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -1100,6 +1101,15 @@ class MainWindow(QMainWindow):
         self.save_state()
         if self.sync is not None:
             self._auto_sync.stop()
+            if self.sync.running:
+                # A sync waiting on a slow hub ends its step before the cache closes (up to the
+                # hub client's deadline); the moderator asked to quit, so the window goes now.
+                self.hide()
+                print(
+                    "moderator-app: waiting for the running sync to end its step…",
+                    file=sys.stderr,
+                    flush=True,
+                )
             self.sync.shutdown()
         self._count_pool.waitForDone()
         super().closeEvent(event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 from sqlalchemy import select
 
 from moderator_app.core.account import Account, save_account
+from moderator_app.core.charter import default_charter_dir, load_charter
 from moderator_app.core.database import cache_path, open_database
 from moderator_app.core.models import Claim, Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
@@ -19,6 +22,8 @@ from moderator_app.gui.app import open_workbench
 from moderator_app.gui.decision_bar import DecisionBar
 from moderator_app.gui.main_window import MainWindow
 from moderator_app.gui.queue_model import QueueFilters, QueueModel
+from moderator_app.gui.services import WorkbenchServices
+from moderator_app.gui.settings import WorkbenchSettings
 from tests.gui.conftest import make_proposal, show_active
 
 HOUR = timedelta(hours=1)
@@ -412,3 +417,48 @@ def test_the_undo_action_keeps_a_short_label_and_details_its_tooltip(
     assert undo.isEnabled()
     assert undo.text() == "&Undo decision"  # the toolbar does not jump
     assert "accept proposal #1" in undo.toolTip()
+
+
+def test_quitting_during_a_slow_sync_hides_the_window_at_once(qtbot, tmp_path: Path) -> None:
+    seed_home(tmp_path, 2)
+    release = threading.Event()
+    started = threading.Event()
+    seen_hidden: list[bool] = []
+
+    def slow_runner(_claim, _progress):
+        started.set()
+        release.wait(30)  # a hub that does not answer
+        return None, None
+
+    database = open_database(cache_path(tmp_path))
+    services = WorkbenchServices(
+        home=tmp_path,
+        database=database,
+        moderator="alice",
+        charter=load_charter(default_charter_dir()),
+        sync_runner=slow_runner,
+    )
+    opened = MainWindow(services, WorkbenchSettings(tmp_path))
+    qtbot.addWidget(opened)
+    show_active(qtbot, opened)
+
+    def watch() -> None:
+        # Released as soon as the window is hidden (or after 20 s, failing below).
+        for _ in range(200):
+            if not opened.isVisible():
+                seen_hidden.append(True)
+                break
+            time.sleep(0.1)
+        release.set()
+
+    try:
+        opened.request_sync()
+        assert started.wait(10)
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        opened.close()  # waits for the sync's step: hidden meanwhile
+        watcher.join()
+        assert seen_hidden == [True]
+    finally:
+        release.set()
+        database.close()
