@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import httpx
@@ -53,6 +53,7 @@ from moderator_app.core.models import (
 PAGE_SIZE = wire.MAX_PAGE_SIZE
 PUSH_BATCH_SIZE = wire.MAX_DECISIONS_PER_BATCH
 CLAIM_TTL_SECONDS = wire.DEFAULT_CLAIM_TTL_SECONDS
+RENEW_WHEN_LEASE_LEFT = timedelta(seconds=CLAIM_TTL_SECONDS // 2)
 
 Clock = Callable[[], datetime]
 
@@ -517,14 +518,21 @@ class SyncEngine:
                 return
 
     def renew_claims(self, report: SyncReport) -> None:
-        """Extend the lease on everything this moderator holds (only if it holds something)."""
+        """Extend the lease on the claims this moderator holds that are past half their lease.
+
+        A renewal is a change at the hub: every client pulls the proposal again. Renewing only
+        the claims that need it keeps a sync with nothing new from moving anything.
+        """
+        due_before = self.now() + RENEW_WHEN_LEASE_LEFT
         with self.database.session() as session:
-            held = session.scalar(
-                select(Claim.proposal_id).where(Claim.moderator == self.moderator).limit(1)
-            )
-        if held is None:
+            due = session.scalars(
+                select(Claim.proposal_id)
+                .where(Claim.moderator == self.moderator, Claim.expires_at < due_before)
+                .order_by(Claim.proposal_id)
+            ).all()
+        if not due:
             return
-        items = self.hub.renew(None, CLAIM_TTL_SECONDS)
+        items = self.hub.renew(list(due), CLAIM_TTL_SECONDS)
         self._store_claimed(items)
         report.renewed += len(items)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -62,10 +62,13 @@ def _engine(
     page_size: int = 1000,
     progress: Callable[[SyncProgress], None] | None = None,
     sleeps: list[float] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncEngine:
     naps = sleeps if sleeps is not None else []
     client = HubClient(http, hub.url, hub.tokens[user], sleep=naps.append)
-    return SyncEngine(cache, client, moderator=user, page_size=page_size, progress=progress)
+    return SyncEngine(
+        cache, client, moderator=user, page_size=page_size, progress=progress, now=now
+    )
 
 
 def _local_rows(cache: Database) -> dict[int, tuple[int, str, int]]:
@@ -407,8 +410,14 @@ def test_claim_renew_and_release(cache: Database, hub: Hub, http: httpx.Client) 
     first_expiry = hub.proposal(mine[0]).claim
     assert first_expiry is not None
     decide(cache, mine[0], "accept", moderator="alice", charter=CHARTER)
-    renewed = engine.sync()
-    assert renewed.renewed >= 5
+    fresh = engine.sync()
+    assert fresh.renewed == 0  # fresh leases are left alone: renewing is a change for everyone
+    later = _engine(cache, hub, http, now=lambda: datetime.now(UTC) + timedelta(hours=5))
+    renewed = later.sync()
+    assert renewed.renewed == 5
+    renewed_claim = hub.proposal(mine[1]).claim
+    assert renewed_claim is not None
+    assert renewed_claim.expires_at > first_expiry.expires_at
     released = engine.sync(release=True)
     assert released.released == 5
     for proposal_id in mine[1:]:
