@@ -90,6 +90,7 @@ SEARCH_DELAY_MS = 250
 # width), the proposal, and the charter (what is left).
 QUEUE_SHARE, MIDDLE_SHARE = 0.46, 0.32
 SCREEN_SHARE = 0.85  # of the screen's free area, when no size was saved
+SMALL_SCREEN = (1280, 800)  # up to this, the window takes the whole free area
 PREFETCH_AHEAD = 60  # rows left below the current one when the next batch is fetched
 _WORD = re.compile(r"\w{4,}", re.UNICODE)
 
@@ -1070,8 +1071,7 @@ class MainWindow(QMainWindow):
     def _fit_to_screen(self) -> None:
         """First opening: a share of the screen's free area, centred (no fixed pixel size)."""
         area = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        width = max(int(area.width() * SCREEN_SHARE), min(area.width(), 900))
-        height = max(int(area.height() * SCREEN_SHARE), min(area.height(), 600))
+        width, height = default_window_size(area.width(), area.height())
         self.resize(width, height)
         self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
 
@@ -1113,6 +1113,15 @@ class MainWindow(QMainWindow):
             self.sync.shutdown()
         self._count_pool.waitForDone()
         super().closeEvent(event)
+
+
+def default_window_size(free_width: int, free_height: int) -> tuple[int, int]:
+    """85% of a large screen's free area; all of a small one (up to 1280x800), where every
+    pixel goes to the queue and the panes."""
+    return (
+        max(int(free_width * SCREEN_SHARE), min(free_width, SMALL_SCREEN[0])),
+        max(int(free_height * SCREEN_SHARE), min(free_height, SMALL_SCREEN[1])),
+    )
 
 
 @dataclass(frozen=True)

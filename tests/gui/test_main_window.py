@@ -20,7 +20,7 @@ from moderator_app.core.models import Claim, Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
 from moderator_app.gui.decision_bar import DecisionBar
-from moderator_app.gui.main_window import MainWindow
+from moderator_app.gui.main_window import MainWindow, default_window_size
 from moderator_app.gui.queue_model import QueueFilters, QueueModel
 from moderator_app.gui.services import WorkbenchServices
 from moderator_app.gui.settings import WorkbenchSettings
@@ -462,3 +462,9 @@ def test_quitting_during_a_slow_sync_hides_the_window_at_once(qtbot, tmp_path: P
     finally:
         release.set()
         database.close()
+
+
+def test_a_small_screen_gives_the_window_all_its_free_area() -> None:
+    assert default_window_size(1280, 770) == (1280, 770)
+    assert default_window_size(1920, 1050) == (1632, 892)
+    assert default_window_size(3840, 2100) == (3264, 1785)
