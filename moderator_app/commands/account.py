@@ -81,7 +81,7 @@ def run_login(args: argparse.Namespace) -> int:
             f"{others_waiting} first, or use another --home for {user}"
         )
     stored = store.set(hub_token_name(user, hub_url), token)
-    save_account(_context.home(args), who)
+    save_account(_context.home(args), Account(hub_url=hub_url, user=user, role=me.role))
     if not stored:
         print(
             f"moderator-app: {store.no_storage_message()}; give it to each sync with --token-stdin",

@@ -77,6 +77,7 @@ def register(subparsers: Any) -> None:
 
 def run_decide(args: argparse.Namespace) -> int:
     who = _context.account(args)
+    who.require_deciding_role()
     charter = _context.charter_ref()
     with _context.open_cache(args) as database:
         decision = decide(

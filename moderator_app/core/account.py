@@ -13,10 +13,23 @@ from moderator_app.core.paths import ensure_private_dir
 ACCOUNT_FILE_NAME = "account.json"
 
 
+# Hub roles that may take moderation decisions; support staff read and resend mails only.
+DECIDING_ROLES = frozenset({"moderator", "lead"})
+
+
 @dataclass(frozen=True)
 class Account:
     hub_url: str
     user: str
+    role: str | None = None  # as the hub said at login; None in files written before roles
+
+    def require_deciding_role(self) -> None:
+        """Refuse early, offline, what the hub would refuse at every later sync."""
+        if self.role is not None and self.role not in DECIDING_ROLES:
+            raise UserError(
+                f"hub user {self.user} is {self.role}: only moderators and leads take "
+                "decisions (support staff find and resend mails with `moderator-app mail`)"
+            )
 
 
 def account_path(home: Path) -> Path:
@@ -33,7 +46,12 @@ def load_account(home: Path) -> Account | None:
         raise UserError(f"cannot read {path}: {error.strerror}") from error
     try:
         data = json.loads(raw)
-        return Account(hub_url=str(data["server"]), user=str(data["user"]))
+        role = data.get("role")
+        return Account(
+            hub_url=str(data["server"]),
+            user=str(data["user"]),
+            role=None if role is None else str(role),
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise UserError(f"{path} is damaged; run `moderator-app login` again") from error
 
@@ -52,7 +70,7 @@ def save_account(home: Path, account: Account) -> None:
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"server": account.hub_url, "user": account.user}, handle)
+        json.dump({"server": account.hub_url, "user": account.user, "role": account.role}, handle)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)

@@ -131,6 +131,7 @@ def hub(tmp_path: Path) -> Iterator[Hub]:
             ("bob", "moderator"),
             ("platform", "platform"),
             ("lead", "lead"),
+            ("sam", "support"),
         ):
             running.tokens[name] = server.add_user(name, role)
         server.add_question(QUESTION, title="Comment améliorer l'insertion ?", language="fr")

@@ -394,3 +394,16 @@ def test_listing_prints_hostile_text_on_one_inert_line(text: str, shown: str) ->
     from moderator_app.commands.proposals import one_line
 
     assert one_line(text, 70) == shown
+
+
+def test_support_staff_cannot_decide_even_offline(cli: Cli, hub: Hub) -> None:
+    # The hub would refuse a support user's decisions at every sync; say so before recording one.
+    ids = hub.seed(1)
+    assert _login(cli, hub, "sam")[0] == 0
+    assert cli("sync")[0] == 0
+    code, out, err = cli("decide", str(ids[0]), "refuse", "--reason", "off-topic")
+    assert code == 1
+    assert "sam is support" in err
+    assert err.count("\n") == 1
+    status = json.loads(cli("status", "--json")[1])
+    assert status["decisions_unsent"] == 0
