@@ -169,6 +169,14 @@ def run_send(args: argparse.Namespace) -> int:
     if report.error:
         raise UserError(f"{report.summary()} (queued mails stay queued)")
     print(_report_line(report))
+    if report.failed:
+        # A permanent failure needs a person (a corrected address, a resend): scripts must see it.
+        print(
+            f"moderator-app: {report.failed} mail(s) failed for good; see "
+            "`moderator-app mail list --state failed`",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -19,7 +19,7 @@ from moderator_app.core.mail.render import MailRenderer
 from moderator_app.core.models import Question
 from moderator_app.demo.memory_keyring import MemoryKeyring
 
-from .support import SmtpServer, queue_sendable
+from .support import ScriptedHandler, SmtpServer, queue_sendable
 
 PASSWORD = "s3cret p@ss"
 
@@ -211,3 +211,26 @@ def test_send_without_configuration_says_what_to_do(cli: Cli, cache: Database) -
     code, _, err = cli("mail", "send")
     assert code == 1
     assert "mail configure" in err
+
+
+def test_send_exits_1_when_a_mail_failed_for_good(
+    cli: Cli,
+    cache: Database,
+    charter: Charter,
+    renderer: MailRenderer,
+    smtp_server: Callable[..., SmtpServer],
+) -> None:
+    # A script running `mail send` must notice a mail that will never arrive without a person.
+    server = smtp_server(ScriptedHandler(refuse_rcpt={"author2@example.org"}))
+    assert cli(
+        "mail", "configure", "--host", "127.0.0.1", "--port", str(server.port),
+        "--security", "none", "--from", "moderation@platform.example",
+    )[0] == 0  # fmt: skip
+    queue_sendable(cache, charter, renderer, 2)
+    code, out, err = cli("mail", "send")
+    assert code == 1
+    assert out.strip() == "mail: 1 sent, 0 to retry later, 1 failed"
+    assert "mail list --state failed" in err
+    assert err.count("\n") == 1
+    [failed] = json.loads(cli("mail", "list", "--state", "failed", "--json")[1])
+    assert failed["proposal_id"] == 2
