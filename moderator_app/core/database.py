@@ -3,6 +3,11 @@
 Errors SQLite reports that a user can act on (locked, disk full, read-only, corrupt, cannot open)
 become a `UserError` naming the file; every other database error is a bug and keeps its traceback
 (the split qutebrowser's misc/sql.py makes).
+
+A damaged cache is only noticed when a query touches a damaged page, and a listing of 50 rows
+touches few. So damage, once seen by any command, is remembered next to the file
+(`cache.sqlite3.damaged`, naming that very file) and every later open refuses the same way, until
+the file is moved aside; no command pays for a full integrity check.
 """
 
 from __future__ import annotations
@@ -49,6 +54,45 @@ def cache_path(home: Path) -> Path:
     return home / CACHE_FILE_NAME
 
 
+class CacheDamaged(UserError):
+    """The cache file is damaged (or not a database at all)."""
+
+
+def damage_marker_path(path: Path) -> Path:
+    return path.with_name(path.name + ".damaged")
+
+
+def _file_identity(path: Path) -> str:
+    status = path.stat()
+    return f"{status.st_dev}:{status.st_ino}"
+
+
+def remember_damage(path: Path) -> None:
+    """Note that the file now at `path` is damaged (best effort: the disk may be failing)."""
+    with contextlib.suppress(OSError):
+        damage_marker_path(path).write_text(_file_identity(path), encoding="ascii")
+
+
+def known_damaged(path: Path) -> bool:
+    """Whether damage was seen in the very file now at `path` (a marker left by a file since
+    moved aside is removed)."""
+    marker = damage_marker_path(path)
+    try:
+        noted = marker.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError):
+        noted = ""
+    try:
+        if noted == _file_identity(path):
+            return True
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        marker.unlink()
+    return False
+
+
 def corrupt_message(path: Path) -> str:
     return (
         f"the local cache {path} is damaged or is not a moderator-app database: move it aside "
@@ -63,6 +107,10 @@ def known_sqlite_error(error: BaseException, path: Path) -> UserError | None:
         return None
     code = getattr(original, "sqlite_errorcode", None)
     if code is None:
+        # Raised by Python's sqlite3 module itself, not SQLite: every text in the cache was
+        # written as UTF-8, so one that no longer decodes was damaged on disk.
+        if str(original).startswith("Could not decode to UTF-8"):
+            return CacheDamaged(corrupt_message(path))
         return None
     primary = code & 0xFF
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
@@ -78,7 +126,7 @@ def known_sqlite_error(error: BaseException, path: Path) -> UserError | None:
             "check its permissions"
         )
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-        return UserError(corrupt_message(path))
+        return CacheDamaged(corrupt_message(path))
     if primary == _SQLITE_CANTOPEN:
         return UserError(
             f"cannot open the local cache {path}; check that its directory exists and is writable"
@@ -116,6 +164,8 @@ def _install_sqlite_behaviour(engine: Engine, path: Path, busy_timeout: float) -
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
         user_error = known_sqlite_error(context.original_exception, path)
+        if isinstance(user_error, CacheDamaged):
+            remember_damage(path)
         if user_error is not None:
             raise user_error from context.original_exception
 
@@ -182,6 +232,8 @@ def backup_copy(path: Path, now: datetime) -> Path:
         known = known_sqlite_error(error, path)
         if known is None:
             raise
+        if isinstance(known, CacheDamaged):
+            remember_damage(path)
         raise known from error
     return target
 
@@ -203,6 +255,9 @@ def open_database(
     if not path.exists():
         with contextlib.suppress(FileExistsError):  # another process created it just now
             _create_private_file(path)
+        damage_marker_path(path).unlink(missing_ok=True)  # a damaged file's, moved aside
+    elif known_damaged(path):
+        raise CacheDamaged(corrupt_message(path))
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": busy_timeout},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import shutil
 import sqlite3
 import stat
@@ -15,8 +18,11 @@ from sqlalchemy.exc import OperationalError
 
 from moderator_app.core.database import (
     MIGRATIONS_DIR,
+    CacheDamaged,
     Database,
     cache_path,
+    corrupt_message,
+    damage_marker_path,
     head_revision,
     known_sqlite_error,
     open_database,
@@ -134,6 +140,68 @@ def test_damaged_pages_surface_as_user_error_not_a_crash(home: Path) -> None:
     with pytest.raises(UserError) as raised:
         _read_everything(path)
     assert str(path) in raised.value.message
+
+
+def _page_of(path: Path, index: str, position: int) -> int:
+    with closing(sqlite3.connect(path)) as connection:
+        pages = [
+            row[0]
+            for row in connection.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", (index,)
+            )
+        ]
+    return pages[position]
+
+
+def _cli(home: Path, *argv: str) -> tuple[int, str, str]:
+    from moderator_app.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(list(argv), environ={"MODERATOR_APP_HOME": str(home)})
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_damage_seen_once_is_reported_by_every_later_command(home: Path) -> None:
+    path = cache_path(home)
+    with open_database(path) as database, database.write() as session:
+        for number in range(1, 3000):
+            session.add(_proposal(number, f"Il faut un texte assez long numéro {number} " * 3))
+    # Damage a page of the status index only: the oldest-50 listing never reads it.
+    page = _page_of(path, "ix_proposals_status_created", 2)
+    with path.open("r+b") as handle:
+        handle.seek((page - 1) * 4096)
+        handle.write(b"\xde\xad\xbe\xef" * 1024)
+    code, out, _ = _cli(home, "proposals", "--json")
+    assert code == 0  # nothing damaged on its way: no way to know without a full check
+    assert len(json.loads(out)) == 50
+    code, _, err = _cli(home, "status", "--json")
+    assert code == 1
+    assert "is damaged" in err
+    for argv in (("proposals", "--json"), ("proposals", "--search", "numéro"), ("status",)):
+        code, out, err = _cli(home, *argv)
+        assert (code, out) == (1, "")
+        assert err == f"moderator-app: {corrupt_message(path)}\n"
+    # Moved aside as the message says: a new cache opens, the damaged copy is still refused.
+    aside = path.with_name("damaged.sqlite3")
+    path.rename(aside)
+    code, out, _ = _cli(home, "proposals", "--json")
+    assert (code, json.loads(out)) == (0, [])
+    assert not damage_marker_path(path).exists()
+
+
+def test_text_that_no_longer_decodes_is_damage_not_a_crash(home: Path) -> None:
+    path = cache_path(home)
+    with open_database(path) as database, database.write() as session:
+        session.add(_proposal(1, "Il faut des formations"))
+    with closing(sqlite3.connect(path)) as connection, connection:
+        # What a flipped byte in a text does: invalid UTF-8 SQLite stores without complaint.
+        connection.execute("UPDATE proposals SET content = CAST(x'496c20c328' AS TEXT)")
+    with pytest.raises(CacheDamaged) as raised:
+        _read_everything(path)
+    assert raised.value.message == corrupt_message(path)
+    with pytest.raises(CacheDamaged):
+        open_database(path).close()
 
 
 def _read_everything(path: Path) -> None:
