@@ -151,11 +151,18 @@ class ProposalPane(QWidget):
         self.add_findings(findings, clause_labels or {})
 
     def add_findings(self, findings: Sequence[Any], labels: dict[str, str]) -> None:
-        """List findings as sentences (possible duplicates arrive a moment after the rest)."""
+        """List findings as sentences (possible duplicates arrive a moment after the rest);
+        the same sentence found several times (one per HTML tag, say) is listed once, counted.
+        Every span stays highlighted in the text."""
+        counts: dict[str, int] = {}
         for finding in findings:
             clause_id = str(getattr(finding, "clause_id", ""))
-            item = QListWidgetItem(single_line(finding_sentence(finding, labels.get(clause_id))))
-            self.findings.addItem(item)
+            sentence = single_line(finding_sentence(finding, labels.get(clause_id)))
+            counts[sentence] = counts.get(sentence, 0) + 1
+        for sentence, count in counts.items():
+            self.findings.addItem(
+                QListWidgetItem(f"{sentence} (×{count})" if count > 1 else sentence)
+            )
         self.set_compact(self._compact)
 
     def _highlight(

@@ -533,8 +533,13 @@ class QueueModel(QAbstractTableModel):
             found = self.findings(row)
             if not found:
                 return ""
-            violations = sum(1 for f in found if getattr(f, "kind", "") == "violation")
-            return f"{len(found)} ✗" if violations else f"{len(found)} ?"
+            # One per distinct finding, as the proposal pane lists them (not one per HTML tag).
+            distinct = {
+                (getattr(f, "kind", ""), getattr(f, "clause_id", ""), getattr(f, "message", ""))
+                for f in found
+            }
+            violations = any(kind == "violation" for kind, _clause, _message in distinct)
+            return f"{len(distinct)} ✗" if violations else f"{len(distinct)} ?"
         return ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -175,3 +176,18 @@ def test_tooltips_of_untrusted_text_are_escaped() -> None:
     assert "<img" not in tip
     assert "<b>" not in tip
     assert "&lt;img src='/etc/passwd'&gt; &amp; &lt;b&gt;x&lt;/b&gt;⟦RLO⟧" in tip
+
+
+def test_a_finding_repeated_per_tag_is_listed_once_and_counted(qtbot) -> None:
+    pane = ProposalPane()
+    qtbot.addWidget(pane)
+    content = "Il faut <b>gras</b> et <i>x</i>"
+    tags = [(m.start(), m.end()) for m in re.finditer(r"<[^>]+>", content)]
+    findings = [Finding("format", "violation", a, b, "HTML markup") for a, b in tags]
+    findings.append(Finding("advertising", "hint", 0, 2, "Contains a URL"))
+    pane.show_row(row(content), findings, {"format": "10. Format"}, now=T0)
+    assert [pane.findings.item(i).text() for i in range(pane.findings.count())] == [
+        "✗ HTML markup — 10. Format (×4)",
+        "? Contains a URL",
+    ]
+    assert len(pane.highlighted_texts()) == 5  # every tag still highlighted in the text

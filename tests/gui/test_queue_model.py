@@ -210,3 +210,16 @@ def test_to_decide_hides_live_claims_of_others_unless_asked(cache) -> None:
     model.set_filters(QueueFilters(others_claims=True))
     assert [model.row_at(r).id for r in range(model.rowCount())] == [1, 2, 3, 4]
     assert model.total_matching() == 4
+
+
+def test_checks_count_distinct_findings_not_one_per_tag(cache) -> None:
+    from moderator_app.core.charter.prechecks import Finding
+
+    fill_cache(cache, 1)
+    html = [
+        Finding("format", "violation", start, start + 3, "HTML markup", "html")
+        for start in (0, 9, 20)
+    ]
+    hint = Finding("advertising", "hint", 0, 2, "Contains a URL", "url")
+    model = model_over(cache, findings_for=lambda _row: [*html, hint])
+    assert model.data(model.index(0, QueueModel.CHECKS)) == "2 ✗"
