@@ -164,11 +164,7 @@ def test_mixed_writers_never_fail_and_decide_each_proposal_once(
     rows = proposal_dicts(120, prefix=f"mix-{question}")
     ids = [r.id for r in hub.ingest(question=question, proposals=rows)]
     lead = make_api("lead")  # a lead may decide without holding the claim
-    proposals = {
-        item["id"]: item
-        for item in lead.get("/proposals", params={"limit": 1000}).json()["items"]
-        if item["id"] in set(ids)
-    }
+    proposals = {pid: lead.get(f"/proposals/{pid}").json() for pid in ids}
     feed_start = lead.get("/decisions", params={"limit": 1}).json()
     cursor = feed_start["next_cursor"]
     while feed_start["has_more"]:
