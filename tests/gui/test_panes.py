@@ -191,3 +191,22 @@ def test_a_finding_repeated_per_tag_is_listed_once_and_counted(qtbot) -> None:
         "? Contains a URL",
     ]
     assert len(pane.highlighted_texts()) == 5  # every tag still highlighted in the text
+
+
+def test_the_conflicts_table_shows_every_header_whole_at_1280_px(qtbot, tmp_path) -> None:
+    from moderator_app.core.database import cache_path, open_database
+    from moderator_app.gui.conflicts_view import ConflictsView
+
+    database = open_database(cache_path(tmp_path))
+    try:
+        view = ConflictsView(database.session)
+        qtbot.addWidget(view)
+        view.resize(1280, 600)
+        view.show()
+        view.reload()
+        header = view.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for column, title in enumerate(view.model.COLUMNS):
+            assert header.sectionSize(column) > metrics.horizontalAdvance(title), title
+    finally:
+        database.close()
