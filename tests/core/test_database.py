@@ -8,6 +8,8 @@ import json
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from moderator_app.core.database import (
     MIGRATIONS_DIR,
+    SCHEMA_HEAD,
     CacheDamaged,
     Database,
     cache_path,
@@ -475,3 +478,24 @@ def test_upgrading_a_first_release_cache_keeps_data_search_and_a_backup(home: Pa
     assert len(backups) == 1
     with closing(sqlite3.connect(backups[0])) as copy:
         assert copy.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
+def test_the_schema_head_constant_is_the_newest_migration() -> None:
+    # Add a migration: set SCHEMA_HEAD to its revision, or every start imports Alembic.
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_opening_a_cache_at_the_head_does_not_import_alembic(home: Path) -> None:
+    open_database(cache_path(home)).close()  # created and migrated: Alembic runs here
+    script = (
+        "import sys\n"
+        "from moderator_app.cli import main\n"
+        f"code = main(['status', '--json'], environ={{'MODERATOR_APP_HOME': {str(home)!r}}})\n"
+        "assert code == 0, code\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
