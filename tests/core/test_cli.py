@@ -401,7 +401,7 @@ def test_support_staff_cannot_decide_even_offline(cli: Cli, hub: Hub) -> None:
     ids = hub.seed(1)
     assert _login(cli, hub, "sam")[0] == 0
     assert cli("sync")[0] == 0
-    code, out, err = cli("decide", str(ids[0]), "refuse", "--reason", "off-topic")
+    code, _, err = cli("decide", str(ids[0]), "refuse", "--reason", "off-topic")
     assert code == 1
     assert "sam is support" in err
     assert err.count("\n") == 1
