@@ -90,20 +90,88 @@ def test_comparison_signs_are_not_html() -> None:
 
 def test_missing_prefix_depends_on_the_question_language() -> None:
     assert flagged("Former les détenus au numérique") == [
-        ("missing-prefix", "wrong-language", "Former ")
+        ("missing-prefix", "wrong-language", "Former les")
     ]
     assert flagged("We should train every prisoner", EN) == []
     assert flagged("Il faut former tous les détenus", EN) == [
-        ("missing-prefix", "wrong-language", "Il faut f")
+        ("missing-prefix", "wrong-language", "Il faut")
     ]
     assert flagged("  il FAUT former tous les détenus") == []  # case and spaces do not matter
     assert flagged("Wir sollten alle Gefangenen ausbilden", Question("de")) == []
 
 
-def test_missing_prefix_message_names_the_prefix() -> None:
-    [finding] = findings("Former les détenus au numérique")
-    assert finding.message == 'Does not start with "Il faut", the start the form pre-fills.'
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Il faudrait former tous les détenus au numérique",
+        "Il ne faut pas attendre la sortie pour chercher un emploi",
+        "Il ne faudrait pas attendre la sortie pour chercher un emploi",
+        "IL FAUDRAIT former tous les détenus au numérique",
+        "il ne faut pas attendre la sortie",
+        "Il\u00a0faut former tous les détenus",  # no-break space after "Il"
+        "Il  ne \tfaut pas attendre la sortie",
+        "Il faut, avant tout, former les détenus",
+        "Il faut qu'on forme tous les détenus",
+    ],
+)
+def test_french_variants_of_the_prefix_are_accepted(content: str) -> None:
+    assert [f for f in findings(content) if f.check == "missing-prefix"] == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "We should train every prisoner",
+        "We must train every prisoner",
+        "We need to train every prisoner",
+        "We should not wait for release to train prisoners",
+        "We shouldn't wait for release to train prisoners",
+        "We shouldn\u2019t wait for release to train prisoners",  # typographic apostrophe
+        "We shouldn\u02bct wait for release to train prisoners",
+        "We mustn't wait for release to train prisoners",
+        "WE MUST train every prisoner",
+        "we  need\u00a0to train every prisoner",
+    ],
+)
+def test_english_variants_of_the_prefix_are_accepted(content: str) -> None:
+    assert [f for f in findings(content, EN) if f.check == "missing-prefix"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "question", "highlighted"),
+    [
+        ("Pourquoi ne pas former tous les détenus ?", FR, "Pourquoi ne"),
+        ("Je pense qu'il faut former les détenus", FR, "Je pense"),
+        ("Il fautrait former les détenus", FR, "Il fautrait"),  # not a word boundary
+        ("Il peut former les détenus", FR, "Il peut"),
+        ("  Former les détenus", FR, "Former les"),
+        ("We needs more training", EN, "We needs"),
+        ("We mustard the prisoners", EN, "We mustard"),
+        ("Prisoners need training", EN, "Prisoners need"),
+        ("Il faudrait former tous les détenus", EN, "Il faudrait"),
+        ("Former" + "s" * 100, FR, "Former" + "s" * 34),  # one long word: capped
+    ],
+)
+def test_a_real_miss_is_found_with_the_opening_words_highlighted(
+    content: str, question: Question, highlighted: str
+) -> None:
+    [finding] = [f for f in findings(content, question) if f.check == "missing-prefix"]
     assert finding.kind == "hint"
+    assert content[finding.start : finding.end] == highlighted
+
+
+def test_missing_prefix_message_names_the_prefix_and_its_variants() -> None:
+    [finding] = findings("Former les détenus au numérique")
+    assert finding.message == (
+        'Does not start with "Il faut" (or "Il faudrait", "Il ne faut"), '
+        "the start the form pre-fills."
+    )
+    assert finding.kind == "hint"
+    [english] = findings("Train every prisoner please", EN)
+    assert english.message == (
+        'Does not start with "We should" (or "We must", "We need to"), '
+        "the start the form pre-fills."
+    )
 
 
 @pytest.mark.parametrize(
@@ -303,7 +371,11 @@ def assert_well_formed(content: str, result: list[Finding], charter: Charter) ->
 _FRAGMENTS = st.sampled_from(
     [
         "Il faut ",
+        "Il ne faudrait ",
+        "il\u00a0faudrait",
         "We should ",
+        "We shouldn\u2019t ",
+        "we need  to",
         "<b>",
         "</",
         "&amp;",

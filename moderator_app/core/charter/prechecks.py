@@ -27,6 +27,24 @@ MIN_LENGTH: Final = 12
 MAX_LENGTH: Final = 140
 # The submission form pre-fills this start of sentence, per question language.
 PREFIXES: Final[Mapping[str, str]] = {"fr": "Il faut", "en": "We should"}
+# Grammatical variants of that start the "missing-prefix" hint accepts too (conditional,
+# negation); the hint names the first ones. Matched case-insensitively, any run of spaces
+# between the words, any apostrophe in a contraction.
+PREFIX_VARIANTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "fr": ("Il faudrait", "Il ne faut", "Il ne faudrait"),
+    "en": ("We must", "We need to", "We should not", "We shouldn't", "We mustn't"),
+}
+_APOSTROPHES: Final = "'\u2019\u02bc\u2018`\u00b4\u2032"
+_PREFIX_PATTERNS: Final[Mapping[str, re.Pattern[str]]] = {
+    "fr": re.compile(r"il\s+(?:ne\s+)?(?:faut|faudrait)(?!\w)", re.IGNORECASE),
+    "en": re.compile(
+        rf"we\s+(?:should(?:n[{_APOSTROPHES}]t)?|must(?:n[{_APOSTROPHES}]t)?|need\s+to)(?!\w)",
+        re.IGNORECASE,
+    ),
+}
+# A missed prefix highlights the text's first words, as many as the prefix has, within this many
+# characters (a proposal may be one megabyte-long word).
+_PREFIX_SPAN_LIMIT: Final = 40
 DUPLICATE_THRESHOLD: Final = 0.8
 
 PRECHECK_KINDS: Final[Mapping[str, Kind]] = {
@@ -49,7 +67,9 @@ MESSAGES: Final[Mapping[str, str]] = {
     "too-short": "Too short: {length} characters (the form requires at least {minimum}).",
     "too-long": "Too long: {length} characters (the form allows at most {maximum}).",
     "html": "HTML markup: the form accepts plain text only.",
-    "missing-prefix": 'Does not start with "{prefix}", the start the form pre-fills.',
+    "missing-prefix": (
+        'Does not start with "{prefix}" (or {variants}), the start the form pre-fills.'
+    ),
     "url": "Web address: links are not published.",
     "email": "E-mail address: contact details are not published.",
     "phone": "Phone number: contact details are not published.",
@@ -192,13 +212,19 @@ def _too_long(content: str) -> list[Span]:
 
 def _missing_prefix(content: str, language: str) -> list[Span]:
     prefix = PREFIXES.get(language)
-    if prefix is None:
+    pattern = _PREFIX_PATTERNS.get(language)
+    if prefix is None or pattern is None:
         return []
     lead = len(content) - len(content.lstrip())
-    start_of_text = content[lead : lead + len(prefix)]
-    if start_of_text.casefold() == prefix.casefold():
+    if pattern.match(content, lead):
         return []
-    return [(lead, lead + len(start_of_text), MESSAGES["missing-prefix"].format(prefix=prefix))]
+    # Highlight the words standing where the prefix should be.
+    window = content[lead : lead + _PREFIX_SPAN_LIMIT]
+    words = list(itertools.islice(re.finditer(r"\S+", window), len(prefix.split())))
+    end = lead + (words[-1].end() if words else 0)
+    shown = ", ".join(f'"{variant}"' for variant in PREFIX_VARIANTS[language][:2])
+    message = MESSAGES["missing-prefix"].format(prefix=prefix, variants=shown)
+    return [(lead, end, message)]
 
 
 def _emails(content: str) -> list[tuple[int, int]]:
