@@ -309,6 +309,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(422, "invalid_json", f"the body is not valid JSON: {message}", "body")
         if first.get("type") == "missing" and field == "body":
             return _error(422, "invalid", "a JSON body is required", "body")
+        content_type = request.headers.get("content-type", "")
+        if field == "body" and "json" not in content_type:
+            return _error(
+                422, "invalid", "send the body as JSON with Content-Type: application/json", "body"
+            )
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         return _error(422, "invalid", f"{field}: {message}{more}", field)
 

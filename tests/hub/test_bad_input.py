@@ -179,3 +179,19 @@ def test_decision_envelope_errors(moderator: Api) -> None:
 def test_unknown_route_and_method_are_json(moderator: Api) -> None:
     assert _error(moderator.get("/nothing-here"), 404, None).error == "not_found"
     assert _error(moderator.http.put("/claims"), 405, None).error == "method_not_allowed"
+
+
+def test_body_that_is_not_declared_json_is_422(platform: Api) -> None:
+    response = platform.post(
+        "/proposals", content=b'{"proposals": []}', headers={"content-type": "text/plain"}
+    )
+    assert "Content-Type: application/json" in _error(response, 422, "body").detail
+
+
+def test_deeply_nested_json_is_a_4xx(platform: Api) -> None:
+    body = b"[" * 200_000 + b"]" * 200_000
+    response = platform.post(
+        "/proposals", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    wire.ErrorBody.model_validate_json(response.content)
