@@ -130,10 +130,25 @@ class HubStorage:
         token = secrets.token_urlsafe(32)
         now = self._clock()
         with self._write.begin() as session:
-            if session.scalar(select(User.id).where(User.name == name)) is not None:
-                raise Conflict(f"a user named {name!r} already exists", "name")
-            session.add(User(name=name, role=role, token_sha256=hash_token(token), created_at=now))
-            self._audit(session, "admin", "user_added", None, None, f"{name} ({role})", now=now)
+            existing = session.scalars(select(User).where(User.name == name)).one_or_none()
+            if existing is None:
+                session.add(
+                    User(name=name, role=role, token_sha256=hash_token(token), created_at=now)
+                )
+                self._audit(session, "admin", "user_added", None, None, f"{name} ({role})", now=now)
+            elif existing.revoked_at is not None:
+                # A revoked user comes back with a new token (its old one stays dead).
+                existing.revoked_at = None
+                existing.role = role
+                existing.token_sha256 = hash_token(token)
+                self._audit(
+                    session, "admin", "user_restored", None, "revoked", f"{name} ({role})", now=now
+                )
+            else:
+                raise Conflict(
+                    f"a user named {name!r} already exists; revoke it first to issue a new token",
+                    "name",
+                )
         return token
 
     def revoke_user(self, name: str) -> None:

@@ -62,6 +62,15 @@ def test_user_add_prints_only_the_token_and_revoke_disables_it(prepared: str) ->
         revoked = run("user", "revoke", "alice", "--db", prepared)
         assert revoked.returncode == 0, revoked.stderr
         assert storage.authenticate(token) is None
+        # Adding a revoked user again issues a new token; the old one stays dead.
+        restored = run("user", "add", "alice", "--role", "lead", "--db", prepared)
+        assert restored.returncode == 0, restored.stderr
+        new_token = restored.stdout.strip()
+        assert new_token != token
+        assert storage.authenticate(token) is None
+        again_principal = storage.authenticate(new_token)
+        assert again_principal is not None
+        assert again_principal.role == "lead"
     finally:
         storage.close()
     unknown = run("user", "revoke", "nobody", "--db", prepared)
