@@ -196,6 +196,7 @@ def open_workbench(
             home=home,
             database=database,
             moderator=account.user,
+            role=account.role,
             charter=charter,
             hub_url=account.hub_url,
             templates_dir=templates,

@@ -258,6 +258,16 @@ class MainWindow(QMainWindow):
         self._mailbox_timer.timeout.connect(self._add_demo_mailbox)
         self._mailbox_timer.setInterval(150)  # started by the first showEvent
 
+        if not services.can_decide:
+            # Support staff read proposals and resend mails; the hub refuses their decisions
+            # (and would then refuse every later push), so nothing here records one.
+            self.actions_["take_offline"].setEnabled(False)
+            set_label_text(
+                self.decision_bar.idle,
+                f"Read only: hub user {single_line(services.moderator, 40)} is "
+                f"{single_line(services.role or '', 20)}; only moderators and leads decide "
+                "(the Support tab finds and resends mails).",
+            )
         self._restore_state()
         self.model.reload()
         self.conflicts.reload()
@@ -632,7 +642,12 @@ class MainWindow(QMainWindow):
         return cached
 
     def _update_decision_actions(self, row: QueueRow | None) -> None:
-        decidable = row is not None and not row.decided and self._on_triage_tab()
+        decidable = (
+            self.services.can_decide
+            and row is not None
+            and not row.decided
+            and self._on_triage_tab()
+        )
         for name in ("accept", "refuse", "edit", "postpone"):
             self.actions_[name].setEnabled(decidable)
 
@@ -756,6 +771,12 @@ class MainWindow(QMainWindow):
     # -- decisions -----------------------------------------------------------------------------
 
     def _decidable_row(self) -> QueueRow | None:
+        if not self.services.can_decide:
+            self.show_message(
+                f"Hub user {single_line(self.services.moderator, 40)} is "
+                f"{single_line(self.services.role or '', 20)}: only moderators and leads decide."
+            )
+            return None
         row = self.current_row()
         if row is None:
             self.show_message("No proposal selected.")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from moderator_app.core.account import DECIDING_ROLES
 from moderator_app.core.charter import Charter
 from moderator_app.core.charter.prechecks import DuplicateIndex, Finding, run_prechecks
 from moderator_app.core.database import Database
@@ -53,6 +54,11 @@ class WorkbenchServices:
     templates_dir: Path | None = None
     now: Callable[[], datetime] = utc_now
     question_titles: dict[str, str] = field(default_factory=dict)
+    role: str | None = None  # as the hub said at login (None: an account file from before roles)
+
+    @property
+    def can_decide(self) -> bool:
+        return self.role is None or self.role in DECIDING_ROLES
 
     _renderer: MailRenderer | None = field(default=None, init=False, repr=False)
 

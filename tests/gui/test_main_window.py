@@ -468,3 +468,27 @@ def test_a_small_screen_gives_the_window_all_its_free_area() -> None:
     assert default_window_size(1280, 770) == (1280, 770)
     assert default_window_size(1920, 1050) == (1632, 892)
     assert default_window_size(3840, 2100) == (3264, 1785)
+
+
+def test_a_support_account_reads_but_never_records_a_decision(qtbot, tmp_path: Path) -> None:
+    seed_home(tmp_path, 3)
+    save_account(tmp_path, Account(hub_url="http://127.0.0.1:9", user="sam", role="support"))
+    opened = open_workbench(tmp_path, keyring_backend=MemoryKeyring(), ask_token=False)
+    qtbot.addWidget(opened)
+    show_active(qtbot, opened)
+    try:
+        assert opened.current_row().id == 1  # the queue is there to read
+        assert not opened.actions_["accept"].isEnabled()
+        assert not opened.decision_bar.buttons["refuse"].isEnabled()
+        assert "Read only" in opened.decision_bar.idle.text()
+        qtbot.keyClick(opened.queue, Qt.Key.Key_A)
+        qtbot.keyClick(opened.queue, Qt.Key.Key_R)
+        opened.charter_pane.clauseActivated.emit(opened.services.charter.clauses[0].id)
+        assert opened.decision_bar.mode() == DecisionBar.IDLE
+        assert "only moderators and leads decide" in opened.message.text()
+        assert decisions(opened) == []
+        qtbot.keyClick(opened.queue, Qt.Key.Key_J)  # moving through the queue still works
+        assert opened.current_row().id == 2
+    finally:
+        opened.close()
+        opened.services.database.close()
