@@ -388,8 +388,8 @@ class HubStorage:
             .subquery()
         )
         query = _item_query().join(page_ids, page_ids.c.id == Proposal.id).order_by(Proposal.seq)
-        with self._read() as session:
-            rows = session.execute(query).all()
+        with self.engine.connect() as connection:  # plain Core rows: no ORM loading
+            rows = connection.execute(query).all()
         now = self._clock()
         items = [_item_dict(row, viewer, now) for row in rows[:limit]]
         page = {
