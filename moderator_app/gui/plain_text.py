@@ -202,6 +202,7 @@ class ElidedField(QLineEdit):
         self.setText(shown)
         self.setCursorPosition(0)
         self.setToolTip(plain_tooltip(self._full) if shown != self._full else "")
+        self.setAccessibleDescription(self._full)  # a screen reader gets it whole
 
 
 ELIDE_MARGIN = 4  # QLineEdit's own text margins, so the "…" is never cut in turn

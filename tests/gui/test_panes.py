@@ -91,6 +91,7 @@ def test_a_long_question_ends_with_an_ellipsis_and_shows_whole_in_its_tooltip(qt
     assert field.fontMetrics().horizontalAdvance(shown) <= field.contentsRect().width()
     assert "&lt;b&gt;professionnelle&lt;/b&gt;" in field.toolTip()  # escaped, all of it
     assert "condamnées ?" in field.toolTip()
+    assert field.accessibleDescription() == title
     pane.resize(1600, 600)
     qtbot.waitUntil(lambda: field.text() == title)
     assert field.toolTip() == ""
