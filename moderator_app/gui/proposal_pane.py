@@ -63,7 +63,7 @@ class ProposalPane(QWidget):
         self.author = plain_field("Author's first name")
         self.question = ElidedField("Question")
         self.submitted = ElidedField("Submitted")
-        self.state = plain_field("Decision state")
+        self.state = ElidedField("Decision state")
         facts = QFormLayout()
         facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         facts.addRow(field_label("Author:", self.author), self.author)

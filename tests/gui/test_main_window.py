@@ -333,7 +333,7 @@ def test_a_proposal_held_by_someone_else_says_so_instead_of_opening_a_refusal(
         assert opened.current_row().id == 1
         holder = opened.model.index(0, QueueModel.HOLDER)
         assert opened.model.data(holder) == "bob"
-        assert "held by bob" in opened.proposal.state.text()
+        assert "held by bob" in opened.proposal.state.full_text()
         qtbot.keyClick(opened.queue, Qt.Key.Key_R)
         assert opened.decision_bar.mode() == DecisionBar.IDLE
         assert "claimed by bob" in opened.message.text()
