@@ -160,7 +160,13 @@ def _install_sqlite_behaviour(engine: Engine, path: Path, busy_timeout: float) -
     def _on_begin(connection: Any) -> None:
         # A write transaction takes the write lock at once, so a read-then-write never fails
         # half-way with "database is locked" and two writers never interleave.
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        options = connection.get_execution_options()
+        immediate = options.get("sqlite_immediate", False)
+        if immediate:
+            # Every write is flushed to disk at commit (a decision survives a power cut), except
+            # those that could be fetched again (see Database.write).
+            durable = options.get("sqlite_durable", True)
+            connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     @event.listens_for(engine, "handle_error")
@@ -185,10 +191,18 @@ class Database:
         return self._sessions()
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction: BEGIN IMMEDIATE, committed (durably) when the block ends."""
+    def write(self, *, durable: bool = True) -> Iterator[Session]:
+        """One write transaction: BEGIN IMMEDIATE, committed when the block ends.
+
+        Durable (the default) means on disk before this returns, power cut included. With
+        `durable=False` (data the hub can send again, e.g. a pulled page with its cursor) the
+        commit skips the fsync: a power cut may lose the last such transactions whole (WAL stays
+        consistent: the page and its cursor go together), a killed process loses nothing, and
+        the next durable commit flushes them too."""
         with self._sessions() as session:
-            session.connection(execution_options={"sqlite_immediate": True})
+            session.connection(
+                execution_options={"sqlite_immediate": True, "sqlite_durable": durable}
+            )
             try:
                 yield session
             except BaseException:

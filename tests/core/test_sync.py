@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from moderation_hub import wire
 from moderator_app.core.database import Database, cache_path, open_database
@@ -550,3 +550,37 @@ def test_a_sync_pushes_only_its_own_moderators_decisions(
     assert _decision(cache, alices.id).sync_state == "unsent"
     assert hub.proposal(ids[0]).status == "pending"
     assert _engine(cache, hub, http, user="alice").sync().applied == 1
+
+
+def test_pulled_pages_skip_the_fsync_and_decisions_keep_it(
+    cache: Database, hub: Hub, http: httpx.Client
+) -> None:
+    """A pulled page can be fetched again (its cursor is lost with it), a decision cannot: only
+    the latter pays for a flush to disk at commit."""
+    ids = hub.seed(25)
+    modes: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("PRAGMA synchronous="):
+            modes.append(statement.removeprefix("PRAGMA synchronous="))
+
+    event.listen(cache.engine, "before_cursor_execute", record)
+    try:
+        engine = _engine(cache, hub, http, page_size=10)
+        report = SyncReport(hub_url=hub.url)
+        engine.prepare()
+        modes.clear()
+        engine.pull(report)
+        assert report.pulled == 25
+        assert modes == ["NORMAL"] * 4  # the questions and three pages, none flushed
+        modes.clear()
+        decide(
+            cache,
+            ids[0],
+            "accept",
+            moderator="alice",
+            charter=CharterRef.of("1.0.0", {"off-topic"}),
+        )
+        assert modes == ["FULL"]
+    finally:
+        event.remove(cache.engine, "before_cursor_execute", record)
