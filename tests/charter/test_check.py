@@ -23,7 +23,7 @@ def problem_lines(charter_dir: Path, templates_dir: Path) -> list[str]:
 def test_shipped_charter_is_coherent_with_the_shipped_mail_templates() -> None:
     report = check_charter(default_charter_dir(), project_root() / "templates" / "mail")
     assert [str(p) for p in report.problems] == []
-    assert report.summary.startswith("charter 1.0.0 is coherent: 12 clauses in fr, en")
+    assert report.summary.startswith("charter 1.0.1 is coherent: 12 clauses in fr, en")
 
 
 def test_shipped_charter_check_command_exits_0_with_one_line(

@@ -40,7 +40,7 @@ SHIPPED_IDS = [
 
 def test_shipped_charter_has_every_clause_in_both_languages() -> None:
     charter = load_charter(default_charter_dir())
-    assert charter.version == "1.0.0"
+    assert charter.version == "1.0.1"
     assert charter.languages == ("fr", "en")
     assert charter.in_force == dt.date(2026, 12, 1)
     assert [clause.id for clause in charter.clauses] == SHIPPED_IDS
@@ -187,9 +187,30 @@ def test_release_refuses_a_version_not_newer_than_the_last(charter_dir: Path) ->
 
 
 def test_shipped_release_record_matches_the_shipped_charter() -> None:
-    assert load_charter_version(default_charter_dir(), "1.0.0") == load_charter(
+    assert load_charter_version(default_charter_dir(), "1.0.1") == load_charter(
         default_charter_dir()
     )
+    assert [release.version for release in read_releases(default_charter_dir())] == [
+        "1.0.0",
+        "1.0.1",
+    ]
+
+
+def test_a_decision_citing_shipped_charter_1_0_0_still_shows_that_version() -> None:
+    current = load_charter(default_charter_dir())
+    cited = load_charter_version(default_charter_dir(), "1.0.0")
+    assert cited.version == "1.0.0"
+    # 1.0.1 moved the "Il faut" convention from the language clause to the format clause.
+    old_language, new_language = (c.clause("wrong-language") for c in (cited, current))
+    assert old_language.prechecks == ("missing-prefix",)
+    assert "« Il faut »" in old_language.tips["fr"]
+    assert new_language.prechecks == ()
+    assert "Il faut" not in new_language.tips["fr"]
+    assert "We should" not in new_language.tips["en"]
+    assert old_language.text == new_language.text
+    assert "missing-prefix" in current.clause("format").prechecks
+    assert "« Il faut »" in current.clause("format").tips["fr"]
+    assert '"We should"' in current.clause("format").tips["en"]
 
 
 _TOML_VALUES = st.recursive(

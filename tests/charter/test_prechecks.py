@@ -88,13 +88,14 @@ def test_comparison_signs_are_not_html() -> None:
     assert flagged("Il faut que 3 < 5 et 7 > 2 dans les salaires") == []
 
 
-def test_missing_prefix_depends_on_the_question_language() -> None:
+def test_missing_prefix_is_a_format_hint_depending_on_the_question_language() -> None:
+    # The prefix is a convention of the form (clause 10), not a sign of a foreign language.
     assert flagged("Former les détenus au numérique") == [
-        ("missing-prefix", "wrong-language", "Former les")
+        ("missing-prefix", "format", "Former les")
     ]
     assert flagged("We should train every prisoner", EN) == []
     assert flagged("Il faut former tous les détenus", EN) == [
-        ("missing-prefix", "wrong-language", "Il faut")
+        ("missing-prefix", "format", "Il faut")
     ]
     assert flagged("  il FAUT former tous les détenus") == []  # case and spaces do not matter
     assert flagged("Wir sollten alle Gefangenen ausbilden", Question("de")) == []

@@ -60,7 +60,7 @@ def test_html_page_is_well_formed_and_in_the_right_language(lang: str) -> None:
     assert page.stack == []  # every element closed
     assert page.tags("html") == [{"lang": lang}]
     assert page.tags("meta")[0] == {"charset": "utf-8"}
-    assert page.text_in("title") == [f"{SHIPPED.title[lang]} – 1.0.0"]
+    assert page.text_in("title") == [f"{SHIPPED.title[lang]} – 1.0.1"]
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -121,7 +121,7 @@ def test_markdown_page_has_headings_contents_and_contest() -> None:
     markdown = render_markdown(SHIPPED, "fr")
     lines = markdown.splitlines()
     assert lines[0] == "# Charte de modération"
-    assert "Version 1.0.0, en vigueur depuis le 1er décembre 2026." in lines
+    assert "Version 1.0.1, en vigueur depuis le 1er décembre 2026." in lines
     assert [line for line in lines if line.startswith("## ")] == [
         "## Sommaire",
         *[f"## {c.number}. {c.title['fr']}" for c in SHIPPED.clauses],
