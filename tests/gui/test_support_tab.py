@@ -48,7 +48,8 @@ def test_find_read_and_resend_a_mail(qtbot, qtmodeltester, tmp_path: Path) -> No
         qtmodeltester.check(support.model)
         ledger = support.ledger.toPlainText()
         assert "State: not_sent — the author's e-mail address is not verified" in ledger
-        assert "Template refusal (fr), clause off-topic, charter 1.0.0" in ledger
+        charter = window.services.charter.version
+        assert f"Template refusal (fr), clause off-topic, charter {charter}" in ledger
         assert "To: <b>Zoé</b> <auteur1@example.org>" in ledger  # shown, never rendered
 
         # A resend needs a reason for the audit log.
