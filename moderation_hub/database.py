@@ -50,9 +50,9 @@ def _sqlite_engine(url: URL) -> Engine:
         # Let SQLAlchemy's "begin" event below decide how each transaction starts.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -77,7 +77,9 @@ def alembic_config(connection: Any) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (safe to call from several processes at once)."""
-    with engine.connect() as connection:
+    # On SQLite a write connection (BEGIN IMMEDIATE) makes a second process wait for the first
+    # one's migration instead of failing with "database is locked".
+    with engine.execution_options(**{WRITE_OPTION: True}).connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK_KEY})
             connection.commit()
