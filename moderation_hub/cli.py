@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -69,8 +70,12 @@ def _serve(args: argparse.Namespace) -> int:
             on_started=announce,
             log_level="info" if args.verbose else "warning",
         )
-        server.run()
-        return 0 if server.started else 1
+        # Uvicorn raises SystemExit when it cannot listen, after logging why.
+        with contextlib.suppress(SystemExit):
+            server.run()
+        if not server.started:
+            raise CliError(f"could not listen on {args.host}:{args.port} (see the message above)")
+        return 0
     finally:
         storage.close()
 

@@ -82,3 +82,27 @@ def test_serve_prints_its_url_first(tmp_path: Path) -> None:
         process.terminate()
         process.communicate(timeout=20)
     assert process.returncode == 0
+
+
+def test_serve_on_a_busy_port_fails_with_one_clear_line(tmp_path: Path) -> None:
+    with EmbeddedHub(db_url=f"sqlite:///{tmp_path / 'first.db'}") as hub:
+        port = hub.url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "moderation_hub",
+                "serve",
+                "--port",
+                port,
+                "--db",
+                f"sqlite:///{tmp_path / 'second.db'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"could not listen on 127.0.0.1:{port}" in result.stderr
