@@ -105,6 +105,7 @@ def test_cursor_never_skips_a_change_under_concurrent_ingest(
     while start["has_more"]:  # skip everything earlier tests wrote
         start = reader.get("/proposals", params={"since": cursor, "limit": 1000}).json()
         cursor = start["next_cursor"]
+    start_cursor = cursor
     writers = [make_api("platform") for _ in range(4)]
     claimer = make_api("moderator")
     done = threading.Event()
@@ -146,13 +147,13 @@ def test_cursor_never_skips_a_change_under_concurrent_ingest(
     assert len(ingested) == 4 * 25 * 8
     assert set(ingested) <= set(seen)
     # The reader's last view of each proposal is its current state.
-    final = {
-        item["id"]: item["seq"]
-        for item in reader.get("/proposals", params={"since": 0, "limit": 1000}).json()["items"]
-    }
-    for pid in ingested:
-        if pid in final:
-            assert seen[pid] == final[pid]
+    final: dict[int, int] = {}
+    since, more = start_cursor, True
+    while more:
+        page = reader.get("/proposals", params={"since": since, "limit": 1000}).json()
+        final.update((item["id"], item["seq"]) for item in page["items"])
+        since, more = page["next_cursor"], page["has_more"]
+    assert {pid: seen[pid] for pid in ingested} == {pid: final[pid] for pid in ingested}
 
 
 def test_mixed_writers_never_fail_and_decide_each_proposal_once(
