@@ -134,11 +134,13 @@ class ProposalPane(QWidget):
         set_field_text(self.author, row.author_first_name or "(no first name)")
         set_field_text(self.question, question_title or row.question)
         age = now - row.created_at
-        overdue = "  — over the 48 h promise" if age >= PROMISE and not row.decided else ""
+        overdue = ", over the 48 h promise" if age >= PROMISE and not row.decided else ""
+        # What matters first (the age against the promise, the language) before the exact date,
+        # so a narrow pane elides the date, not them.
         set_field_text(
             self.submitted,
-            f"{row.created_at:%Y-%m-%d %H:%M} UTC ({format_age(age)} ago){overdue} · "
-            f"{row.language}",
+            f"{format_age(age)} ago{overdue} · {row.language} · "
+            f"{row.created_at:%Y-%m-%d %H:%M} UTC",
         )
         state = row.shown_status
         if held_by is not None:
