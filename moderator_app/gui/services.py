@@ -137,13 +137,22 @@ class WorkbenchServices:
         renderer = self.renderer
         if renderer is None:
             return None
-        from moderator_app.core.mail.outbox import prechecks_flagged, refusal_mail_hook
+        from moderator_app.core.mail.config import load_settings
+        from moderator_app.core.mail.outbox import (
+            DEFAULT_MESSAGE_ID_DOMAIN,
+            prechecks_flagged,
+            refusal_mail_hook,
+        )
 
+        # Message-IDs are fixed when the mail is queued: in the configured sender's domain, as
+        # `moderator-app decide` does, so a mail reads the same whichever tool refused it.
+        settings = load_settings(self.home)
         return refusal_mail_hook(
             self.charter,
             renderer,
             now=self.now,
             automated_checks=prechecks_flagged(self.charter),
+            message_id_domain=settings.message_id_domain if settings else DEFAULT_MESSAGE_ID_DOMAIN,
         )
 
     def preview_mail(self, row: QueueRow, clause_id: str, note: str) -> str:

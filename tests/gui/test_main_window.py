@@ -16,6 +16,8 @@ from sqlalchemy import select
 from moderator_app.core.account import Account, save_account
 from moderator_app.core.charter import default_charter_dir, load_charter
 from moderator_app.core.database import cache_path, open_database
+from moderator_app.core.mail.config import save_settings
+from moderator_app.core.mail.smtp import SmtpSettings
 from moderator_app.core.models import Claim, Decision, MailOutbox
 from moderator_app.demo.memory_keyring import MemoryKeyring
 from moderator_app.gui.app import open_workbench
@@ -94,6 +96,28 @@ def test_refuse_with_number_keys_queues_the_previewed_mail(qtbot, window: MainWi
     body_start = preview.index("\n\n") + 2
     shown_body = preview[body_start:]
     assert shown_body.splitlines()[0] == mail.body_text.splitlines()[0]
+
+
+def test_a_refusal_mail_takes_its_message_id_in_the_senders_domain(
+    qtbot, window: MainWindow
+) -> None:
+    # Like `moderator-app decide`, so a mail reads the same whichever tool refused it.
+    save_settings(
+        window.services.home,
+        SmtpSettings(
+            host="127.0.0.1",
+            port=2525,
+            security="none",
+            username=None,
+            from_address="moderation@platform.example",
+        ),
+    )
+    qtbot.keyClick(window.queue, Qt.Key.Key_R)
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_2)
+    qtbot.keyClick(window.decision_bar.refusal.clauses, Qt.Key.Key_Return)
+    with window.services.database.session() as session:
+        [mail] = session.scalars(select(MailOutbox)).all()
+    assert mail.message_id.endswith("@platform.example>")
 
 
 def test_letters_typed_in_the_refusal_note_are_not_shortcuts(qtbot, window: MainWindow) -> None:
