@@ -68,6 +68,13 @@ _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*")
 _RETRIES = 5
+# A charter clause id: lower-case words joined by '-', e.g. off-topic.
+_CLAUSE_ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+MAX_CLAUSE_ID_CHARS: Final = 64
+# A charter version is MAJOR.MINOR.PATCH (ASCII digits, no leading zero).
+_SEMVER = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)")
+# How far a decision's decided_at may be ahead of the hub's clock (moderators' clocks drift).
+MAX_DECIDED_AT_AHEAD: Final = timedelta(minutes=5)
 
 Clock = Callable[[], datetime]
 
@@ -597,7 +604,8 @@ class HubStorage:
         conflicting one does not stop the others); the batch is committed in one transaction and
         the results are returned only after that commit, so a decision is never half-applied and
         a client that got no answer simply sends the batch again."""
-        checked = [_check_decision(raw) for raw in raw_items]
+        now = self._clock()
+        checked = [_check_decision(raw, now) for raw in raw_items]
         for attempt in range(_RETRIES):
             try:
                 return self._apply_batch(viewer, checked)
@@ -1126,7 +1134,7 @@ def _ingest_differs(proposal: Proposal, item: wire.IngestProposal) -> bool:
     )
 
 
-def _check_decision(raw: Any) -> wire.DecisionIn | wire.DecisionResult:
+def _check_decision(raw: Any, now: datetime) -> wire.DecisionIn | wire.DecisionResult:
     """The decision parsed, or its `invalid` result."""
     try:
         decision = wire.DecisionIn.model_validate(raw)
@@ -1137,7 +1145,7 @@ def _check_decision(raw: Any) -> wire.DecisionIn | wire.DecisionResult:
             detail="the decision has invalid fields",
             errors=_field_errors(error),
         )
-    rule_errors = _decision_rule_errors(decision)
+    rule_errors = _decision_rule_errors(decision, now)
     if rule_errors:
         return wire.DecisionResult(
             id=decision.id,
@@ -1148,8 +1156,34 @@ def _check_decision(raw: Any) -> wire.DecisionIn | wire.DecisionResult:
     return decision
 
 
-def _decision_rule_errors(decision: wire.DecisionIn) -> list[wire.FieldError]:
+def _decision_rule_errors(decision: wire.DecisionIn, now: datetime) -> list[wire.FieldError]:
     errors: list[wire.FieldError] = []
+    if decision.reason is not None and (
+        len(decision.reason) > MAX_CLAUSE_ID_CHARS or not _CLAUSE_ID.fullmatch(decision.reason)
+    ):
+        errors.append(
+            wire.FieldError(
+                field="reason",
+                message=(
+                    "a charter clause id is lower-case words joined by '-' (e.g. off-topic), "
+                    f"at most {MAX_CLAUSE_ID_CHARS} characters"
+                ),
+            )
+        )
+    if not _SEMVER.fullmatch(decision.charter_version):
+        errors.append(
+            wire.FieldError(
+                field="charter_version",
+                message="a charter version is MAJOR.MINOR.PATCH, e.g. 1.0.1",
+            )
+        )
+    if decision.decided_at > now + MAX_DECIDED_AT_AHEAD:
+        errors.append(
+            wire.FieldError(
+                field="decided_at",
+                message="decided_at is in the future (check this computer's clock)",
+            )
+        )
     if decision.outcome == "refuse" and not decision.reason:
         errors.append(
             wire.FieldError(field="reason", message="a refusal must cite a charter clause")

@@ -47,10 +47,13 @@ def test_expired_claim_goes_to_the_next_moderator(
     assert alice.post("/claims/renew", json={}).json()["items"] == []
     (taken,) = claim(bob, question)
     assert taken["id"] == held["id"]
-    (late,) = decide(alice, decision(held, "accept"))
+    (late,) = decide(alice, decision(held, "accept", decided_at=clock.now.isoformat()))
     assert late["status"] == "conflict"
     assert late["conflict"] == "claimed_by_other"
-    assert decide(bob, decision(taken, "refuse"))[0]["status"] == "applied"
+    assert (
+        decide(bob, decision(taken, "refuse", decided_at=clock.now.isoformat()))[0]["status"]
+        == "applied"
+    )
 
 
 def test_decision_after_own_expired_claim_is_accepted_when_nobody_took_over(
@@ -60,5 +63,5 @@ def test_decision_after_own_expired_claim_is_accepted_when_nobody_took_over(
     alice: Api = make_api("moderator")
     (held,) = claim(alice, question, ttl_seconds=60)
     clock.advance(3600)  # alice worked offline past her lease; nobody else claimed it
-    (result,) = decide(alice, decision(held, "accept"))
+    (result,) = decide(alice, decision(held, "accept", decided_at=clock.now.isoformat()))
     assert result["status"] == "applied"

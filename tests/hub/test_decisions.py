@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import httpx
 
 from moderation_hub.embedded import EmbeddedHub
 from tests.hub.conftest import claim, decide, decision, proposal_dicts, seed
@@ -199,3 +202,61 @@ def test_decision_feed_pages_in_order(hub: EmbeddedHub, question: str, make_api:
         if not page["has_more"]:
             break
     assert seen == [i["id"] for i in items]
+
+
+def test_a_decision_must_cite_a_real_looking_clause_version_and_time(
+    hub: EmbeddedHub, question: str, make_api: Any
+) -> None:
+    seed(hub, question, 1)
+    moderator, platform = make_api("moderator"), make_api("platform")
+    (item,) = claim(moderator, question)
+    feed_before = platform.get("/decisions").json()["next_cursor"]
+    now = datetime.now(UTC)
+    bad_items = [
+        decision(item, "refuse", reason="<script>no such clause\u202e"),
+        decision(item, "refuse", reason="Off-Topic"),
+        decision(item, "refuse", reason="off--topic"),
+        decision(item, "refuse", reason="a" * 65),
+        decision(item, "refuse", charter_version="banana"),
+        decision(item, "refuse", charter_version="1.0"),
+        decision(item, "refuse", charter_version="01.0.0"),
+        decision(item, "refuse", decided_at="2099-11-29T20:00:00Z"),
+        decision(item, "refuse", decided_at=(now + timedelta(hours=1)).isoformat()),
+    ]
+    results = decide(moderator, *bad_items)
+    assert [r["status"] for r in results] == ["invalid"] * len(bad_items)
+    fields = [[e["field"] for e in r["errors"]] for r in results]
+    assert fields == [["reason"]] * 4 + [["charter_version"]] * 3 + [["decided_at"]] * 2
+    # Nothing of it reached the platform's feed.
+    assert platform.get("/decisions", params={"since": feed_before}).json()["items"] == []
+    # A clock a minute ahead is tolerated; a plausible clause id and version are applied.
+    good = decision(
+        item,
+        "refuse",
+        reason="discriminatory-or-illegal",
+        charter_version="1.10.0",
+        decided_at=(now + timedelta(minutes=1)).isoformat(),
+    )
+    (applied,) = decide(moderator, good)
+    assert applied["status"] == "applied"
+    (entry,) = platform.get("/decisions", params={"since": feed_before}).json()["items"]
+    assert (entry["clause"], entry["charter_version"]) == ("discriminatory-or-illegal", "1.10.0")
+
+
+def test_the_future_is_judged_by_the_hubs_clock(tmp_path: Any) -> None:
+    hub_time = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    with EmbeddedHub(f"sqlite:///{tmp_path / 'hub.sqlite3'}", clock=lambda: hub_time) as hub:
+        hub.add_question("q", title="Question", language="fr")
+        seed(hub, "q", 2)
+        token = hub.add_user("mod", "moderator")
+        with httpx.Client(
+            base_url=hub.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as http:
+            items = http.post("/claims", json={"count": 2, "question": "q"}).json()["items"]
+            batch = [
+                decision(items[0], decided_at=(hub_time + timedelta(minutes=3)).isoformat()),
+                decision(items[1], decided_at=(hub_time + timedelta(minutes=30)).isoformat()),
+            ]
+            results = http.post("/decisions", json={"decisions": batch}).json()["results"]
+    assert [r["status"] for r in results] == ["applied", "invalid"]
+    assert results[1]["errors"][0]["field"] == "decided_at"
