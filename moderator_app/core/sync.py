@@ -175,31 +175,15 @@ def proposal_row(item: wire.ProposalItem) -> tuple[object, ...]:
     )
 
 
-@dataclass(frozen=True)
-class FetchedPage:
-    """A page of changes with its rows already built (on the fetch thread, off the writer's)."""
-
-    page: wire.ProposalPage
-    rows: list[tuple[object, ...]]
-
-
-def store_items(
-    session: Session,
-    items: Sequence[wire.ProposalItem],
-    now: datetime,
-    rows: Sequence[tuple[object, ...]] | None = None,
-) -> int:
+def store_items(session: Session, items: Sequence[wire.ProposalItem], now: datetime) -> int:
     """Upsert proposals and their claims as the hub showed them; confirm our decisions it holds.
 
-    `rows` are the items' `proposal_row`s when already built. Returns how many local decisions
-    the items confirmed as applied.
+    Returns how many local decisions the items confirmed as applied.
     """
     if not items:
         return 0
     connection = session.connection()
-    connection.exec_driver_sql(
-        _UPSERT_PROPOSAL, rows if rows is not None else [proposal_row(item) for item in items]
-    )
+    connection.exec_driver_sql(_UPSERT_PROPOSAL, [proposal_row(item) for item in items])
     ids = json.dumps([item.id for item in items])
     # Claims follow only the snapshots that were stored (not older than what the cache holds,
     # e.g. when the GUI and a CLI sync run at once).
@@ -464,20 +448,21 @@ class SyncEngine:
             cursor = state.cursor if state is not None else 0
         self._store_questions()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-prefetch") as fetcher:
-            upcoming = fetcher.submit(self._fetch, cursor)
+            upcoming = fetcher.submit(self.hub.proposals, since=cursor, limit=self.page_size)
             while True:
-                fetched = upcoming.result()
-                page = fetched.page
+                page = upcoming.result()
                 new_cursor = max(cursor, page.next_cursor)
                 more = page.has_more and new_cursor != cursor
                 if more:
-                    upcoming = fetcher.submit(self._fetch, new_cursor)
+                    upcoming = fetcher.submit(
+                        self.hub.proposals, since=new_cursor, limit=self.page_size
+                    )
                 if page.items or new_cursor != cursor:
                     now = self.now()
                     # Not fsynced: a page lost to a power cut is lost with its cursor, and
                     # pulled again (decisions it confirms are confirmed again too).
                     with self.database.write(durable=False) as session:
-                        report.applied += store_items(session, page.items, now, fetched.rows)
+                        report.applied += store_items(session, page.items, now)
                         session.execute(
                             update(HubSyncState)
                             .where(HubSyncState.hub_url == self.hub_url)
@@ -493,10 +478,6 @@ class SyncEngine:
                 if not more:
                     return
                 cursor = new_cursor
-
-    def _fetch(self, since: int) -> FetchedPage:
-        page = self.hub.proposals(since=since, limit=self.page_size)
-        return FetchedPage(page, [proposal_row(item) for item in page.items])
 
     def _store_questions(self) -> None:
         questions = self.hub.questions()
