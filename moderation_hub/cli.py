@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
 from sqlalchemy.exc import SQLAlchemyError
@@ -114,6 +115,24 @@ def _question_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _question_update(args: argparse.Namespace) -> int:
+    storage = _open(args)
+    try:
+        fields: dict[str, Any] = {"title": args.title, "language": args.language}
+        if args.no_rewrite_url:
+            fields["rewrite_url_template"] = None
+        elif args.rewrite_url is not None:
+            fields["rewrite_url_template"] = args.rewrite_url
+        question, changed = storage.update_question(args.slug, **fields)
+    finally:
+        storage.close()
+    if not changed:
+        print(f"{question.slug}: unchanged")
+    for name in changed:
+        print(f"{question.slug}: {name} is now {getattr(question, name)!r}")
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     try:
         parsed = read_proposals(Path(args.file), args.question)
@@ -177,13 +196,30 @@ def build_parser() -> argparse.ArgumentParser:
     question_commands = question.add_subparsers(
         dest="question_command", required=True, metavar="COMMAND"
     )
-    qadd = command(question_commands, "add", "create or update a question", _question_add)
+    qadd = command(question_commands, "add", "create a question", _question_add)
     qadd.add_argument("slug")
     qadd.add_argument("--title", required=True)
     qadd.add_argument("--language", required=True, help="language code, e.g. fr")
     qadd.add_argument(
         "--rewrite-url",
         help="link an author follows to rewrite a proposal, with {question} and {external_id}",
+    )
+    qupdate = command(
+        question_commands,
+        "update",
+        "change the given fields of a question (the others stay as they are)",
+        _question_update,
+    )
+    qupdate.add_argument("slug")
+    qupdate.add_argument("--title")
+    qupdate.add_argument("--language", help="language code, e.g. fr")
+    link = qupdate.add_mutually_exclusive_group()
+    link.add_argument(
+        "--rewrite-url",
+        help="link an author follows to rewrite a proposal, with {question} and {external_id}",
+    )
+    link.add_argument(
+        "--no-rewrite-url", action="store_true", help="remove the question's rewrite link"
     )
 
     imp = command(commands, "import", "import proposals from CSV or JSON Lines", _import)

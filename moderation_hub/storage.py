@@ -68,6 +68,13 @@ _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*")
 _RETRIES = 5
+
+
+class _Unset:
+    """The type of _UNSET: "leave this field as it is" where None has a meaning of its own."""
+
+
+_UNSET: Final = _Unset()
 # A charter clause id: lower-case words joined by '-', e.g. off-topic.
 _CLAUSE_ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 MAX_CLAUSE_ID_CHARS: Final = 64
@@ -211,30 +218,80 @@ class HubStorage:
         language: str,
         rewrite_url_template: str | None = None,
     ) -> wire.Question:
-        """Create a question, or update its title, language and rewrite link if it exists."""
+        """Create a question; an existing slug is refused (change it with update_question)."""
         if not _SLUG.fullmatch(slug):
             raise InvalidInput(
                 "a question slug is 1-200 letters, digits or . _ - and starts with a letter or "
                 "digit",
                 "slug",
             )
-        _check_text(title, "title", max_length=2_000)
-        if not _LANGUAGE.fullmatch(language):
-            raise InvalidInput("language must be a language code such as fr or en", "language")
-        if rewrite_url_template is not None:
-            _check_rewrite_template(rewrite_url_template)
+        _check_question_fields(title, language, rewrite_url_template)
         now = self._clock()
         with self._write.begin() as session:
-            question = session.scalars(select(Question).where(Question.slug == slug)).one_or_none()
-            action = "question_updated" if question else "question_added"
-            if question is None:
-                question = Question(slug=slug)
-                session.add(question)
-            question.title = title
-            question.language = language
-            question.rewrite_url_template = rewrite_url_template
-            self._audit(session, "admin", action, None, None, slug, now=now, detail=title)
+            if session.scalar(select(Question.id).where(Question.slug == slug)) is not None:
+                raise Conflict(
+                    f"question {slug!r} already exists; change it with "
+                    "`moderation-hub question update`",
+                    "slug",
+                )
+            question = Question(
+                slug=slug,
+                title=title,
+                language=language,
+                rewrite_url_template=rewrite_url_template,
+            )
+            session.add(question)
+            self._audit(session, "admin", "question_added", None, None, slug, now=now, detail=title)
         return _question_wire(question)
+
+    def update_question(
+        self,
+        slug: str,
+        *,
+        title: str | None = None,
+        language: str | None = None,
+        rewrite_url_template: str | _Unset | None = _UNSET,
+    ) -> tuple[wire.Question, list[str]]:
+        """Change only the given fields of a question (rewrite_url_template=None removes the
+        link); returns the question and the names of the fields that really changed."""
+        with self._read() as session:
+            current = session.scalars(select(Question).where(Question.slug == slug)).one_or_none()
+            if current is None:
+                raise NotFound(f"no question {slug!r}", "slug")
+            wanted = {
+                "title": current.title if title is None else title,
+                "language": current.language if language is None else language,
+                "rewrite_url_template": (
+                    current.rewrite_url_template
+                    if isinstance(rewrite_url_template, _Unset)
+                    else rewrite_url_template
+                ),
+            }
+        _check_question_fields(
+            wanted["title"] or "", wanted["language"] or "", wanted["rewrite_url_template"]
+        )
+        now = self._clock()
+        with self._write.begin() as session:
+            question = session.scalars(
+                select(Question).where(Question.slug == slug).with_for_update()
+            ).one_or_none()
+            if question is None:
+                raise NotFound(f"no question {slug!r}", "slug")
+            changed = [name for name, value in wanted.items() if getattr(question, name) != value]
+            for name in changed:
+                setattr(question, name, wanted[name])
+            if changed:
+                self._audit(
+                    session,
+                    "admin",
+                    "question_updated",
+                    None,
+                    None,
+                    slug,
+                    now=now,
+                    detail=", ".join(changed),
+                )
+        return _question_wire(question), changed
 
     def authenticate(self, token: str) -> Principal | None:
         with self._read() as session:
@@ -1052,6 +1109,14 @@ def _check_rewrite_template(template: str) -> None:
             "the rewrite link may only use the placeholders {question} and {external_id}",
             "rewrite_url",
         )
+
+
+def _check_question_fields(title: str, language: str, rewrite_url_template: str | None) -> None:
+    _check_text(title, "title", max_length=2_000)
+    if not _LANGUAGE.fullmatch(language):
+        raise InvalidInput("language must be a language code such as fr or en", "language")
+    if rewrite_url_template is not None:
+        _check_rewrite_template(rewrite_url_template)
 
 
 def _check_text(value: str, field: str, *, max_length: int) -> None:

@@ -162,3 +162,48 @@ def test_import_refuses_unknown_question_and_unknown_columns(prepared: str, tmp_
     no_question = run("import", str(csv_file), "--question", "nope", "--db", prepared)
     assert no_question.returncode == 1
     assert "no question 'nope'" in no_question.stderr
+
+
+def _question(db_url: str, slug: str) -> tuple[str, str, str | None]:
+    storage = HubStorage.open(db_url)
+    try:
+        (question,) = [q for q in storage.questions() if q.slug == slug]
+    finally:
+        storage.close()
+    return question.title, question.language, question.rewrite_url_template
+
+
+def test_question_add_refuses_an_existing_slug_and_update_changes_only_what_is_given(
+    prepared: str,
+) -> None:
+    link = "https://platform.example/{question}/rewrite/{external_id}"
+    created = run(
+        "question", "add", "emploi", "--title", "Emploi ?", "--language", "fr",
+        "--rewrite-url", link, "--db", prepared,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    again = run("question", "add", "emploi", "--title", "dup", "--language", "fr", "--db", prepared)
+    assert again.returncode == 1
+    assert again.stderr.count("\n") == 1
+    assert "already exists" in again.stderr
+    assert "question update" in again.stderr
+    assert _question(prepared, "emploi") == ("Emploi ?", "fr", link)
+
+    retitled = run("question", "update", "emploi", "--title", "L'emploi ?", "--db", prepared)
+    assert retitled.returncode == 0, retitled.stderr
+    assert retitled.stdout == 'emploi: title is now "L\'emploi ?"\n'
+    # The rewrite link and language were not given, so they are kept.
+    assert _question(prepared, "emploi") == ("L'emploi ?", "fr", link)
+
+    same = run("question", "update", "emploi", "--language", "fr", "--db", prepared)
+    assert (same.returncode, same.stdout) == (0, "emploi: unchanged\n")
+    unlinked = run("question", "update", "emploi", "--no-rewrite-url", "--db", prepared)
+    assert unlinked.stdout == "emploi: rewrite_url_template is now None\n"
+    assert _question(prepared, "emploi") == ("L'emploi ?", "fr", None)
+
+    missing = run("question", "update", "nope", "--title", "x", "--db", prepared)
+    assert missing.returncode == 1
+    assert "no question 'nope'" in missing.stderr
+    bad = run("question", "update", "emploi", "--rewrite-url", "ftp://x", "--db", prepared)
+    assert bad.returncode == 1
+    assert _question(prepared, "emploi") == ("L'emploi ?", "fr", None)
