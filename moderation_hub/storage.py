@@ -66,7 +66,6 @@ FINAL_STATUSES: Final = frozenset({"accepted", "refused"})
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*")
 _RETRIES = 5
 
 
@@ -1113,8 +1112,8 @@ def _check_rewrite_template(template: str) -> None:
 
 def _check_question_fields(title: str, language: str, rewrite_url_template: str | None) -> None:
     _check_text(title, "title", max_length=2_000)
-    if not _LANGUAGE.fullmatch(language):
-        raise InvalidInput("language must be a language code such as fr or en", "language")
+    if not wire.LANGUAGE_PATTERN.fullmatch(language):
+        raise InvalidInput("language must be a language code such as fr, en or fr-BE", "language")
     if rewrite_url_template is not None:
         _check_rewrite_template(rewrite_url_template)
 

@@ -6,6 +6,8 @@ field named, not a silently ignored value.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -54,6 +56,41 @@ def _utc(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("date is out of range") from None
+
+
+# A BCP 47-like language tag: 2-3 lower-case letters, optionally a region (fr, fr-BE, es-419).
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(?:-(?:[A-Z]{2}|[0-9]{3}))?")
+# An ISO 3166-1 alpha-2 country code.
+COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
+MAX_EMAIL_CHARS = 254
+
+
+def _language(value: str) -> str:
+    if not LANGUAGE_PATTERN.fullmatch(value):
+        raise ValueError("must be a language code such as fr, en or fr-BE")
+    return value
+
+
+def _country(value: str) -> str:
+    if not COUNTRY_PATTERN.fullmatch(value):
+        raise ValueError("must be an ISO 3166 country code of two capital letters, such as FR")
+    return value
+
+
+def _email(value: str) -> str:
+    """A mail address's shape: one @, no space or control character, sane lengths. Unicode
+    (internationalised) domains and local parts, and + tags, are fine."""
+    if any(unicodedata.category(c)[0] in "CZ" for c in value):
+        raise ValueError("must not contain spaces, line breaks or control characters")
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "@" in local:
+        raise ValueError("must be a mail address with exactly one @, such as name@example.org")
+    if len(value) > MAX_EMAIL_CHARS or len(local) > 64:
+        raise ValueError(f"must be at most {MAX_EMAIL_CHARS} characters (64 before the @)")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels) or any(len(label) > 63 for label in labels):
+        raise ValueError("must end with a domain name such as example.org")
+    return value
 
 
 StorableText = AfterValidator(_storable_text)
@@ -213,10 +250,10 @@ class IngestProposal(WireModel):
     question: Slug
     content: Content
     author_first_name: Annotated[str, StringConstraints(max_length=200), StorableText]
-    author_email: Annotated[str, StringConstraints(max_length=320), StorableText] | None = None
+    author_email: Annotated[str, StorableText, AfterValidator(_email)] | None = None
     author_reachable: bool = False
-    language: Annotated[str, StringConstraints(min_length=2, max_length=16), StorableText]
-    country: Annotated[str, StringConstraints(max_length=64), StorableText] | None = None
+    language: Annotated[str, AfterValidator(_language)]
+    country: Annotated[str, AfterValidator(_country)] | None = None
     created_at: UtcDateTime
 
 

@@ -55,6 +55,22 @@ def _count(hub: EmbeddedHub) -> int:
         (lambda r: r.pop("external_id"), "proposals.1.external_id"),
         (lambda r: r.update(question="no-such-question"), "proposals.1.question"),
         (lambda r: r.update(external_id="dup"), "proposals.1.external_id"),
+        (lambda r: r.update(author_email="not-an-email"), "proposals.1.author_email"),
+        (
+            lambda r: r.update(author_email="a@example.org\r\nBcc: x@evil.org"),
+            "proposals.1.author_email",
+        ),
+        (lambda r: r.update(author_email="a b@example.org"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="a@b@example.org"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="a@localhost"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="a@example..org"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="@example.org"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="a\u202e@example.org"), "proposals.1.author_email"),
+        (lambda r: r.update(author_email="a" * 65 + "@example.org"), "proposals.1.author_email"),
+        (lambda r: r.update(language="klingon"), "proposals.1.language"),
+        (lambda r: r.update(language="FR"), "proposals.1.language"),
+        (lambda r: r.update(country="ZZZ"), "proposals.1.country"),
+        (lambda r: r.update(country="fr"), "proposals.1.country"),
     ],
 )
 def test_bad_ingest_row_rejects_the_whole_batch(
@@ -73,6 +89,25 @@ def test_bad_ingest_row_rejects_the_whole_batch(
     assert response.status_code in (404, 422)
     _error(response, response.status_code, field)
     assert _count(hub) == before  # nothing of the batch was written
+
+
+@pytest.mark.parametrize(
+    "email", ["camille+consultation@example.org", "zoé@exämple.fr", "o'neil@sub.example.co.uk"]
+)
+def test_unusual_but_valid_addresses_languages_and_countries_are_kept(
+    question: str, platform: Api, make_api: Any, email: str
+) -> None:
+    support: Api = make_api("support")
+    cursor, has_more = 0, True
+    while has_more:  # to the end of the change feed
+        page = support.get("/proposals", params={"since": cursor, "limit": 1000}).json()
+        cursor, has_more = page["next_cursor"], page["has_more"]
+    (row,) = proposal_dicts(1)
+    row.update(author_email=email, language="fr-BE", country="BE")
+    response = platform.post("/proposals", json=_ingest_body(question, [row]))
+    assert response.status_code == 200, response.text
+    (item,) = support.get("/proposals", params={"since": cursor}).json()["items"]
+    assert (item["author_email"], item["language"], item["country"]) == (email, "fr-BE", "BE")
 
 
 def test_content_of_exactly_10000_characters_is_kept(

@@ -207,3 +207,26 @@ def test_question_add_refuses_an_existing_slug_and_update_changes_only_what_is_g
     bad = run("question", "update", "emploi", "--rewrite-url", "ftp://x", "--db", prepared)
     assert bad.returncode == 1
     assert _question(prepared, "emploi") == ("L'emploi ?", "fr", None)
+
+
+def test_import_skips_rows_with_a_bad_address_language_or_country(
+    prepared: str, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text(
+        "external_id,content,author_email,author_reachable,language,country,created_at\n"
+        "m1,Il faut des stages,not-an-email,yes,fr,FR,2026-01-07T10:00:00Z\n"
+        '"m2","Il faut du travail","a@example.org\r\nBcc: x@evil.org",'
+        "yes,fr,FR,2026-01-07T10:00:00Z\n"
+        "m3,Il faut écouter,jo@example.org,yes,klingon,FR,2026-01-07T10:00:00Z\n"
+        "m4,Il faut former,jo@example.org,yes,fr,ZZZ,2026-01-07T10:00:00Z\n"
+        "m5,Il faut lire,jo+moderation@exämple.fr,yes,fr-BE,BE,2026-01-07T10:00:00Z\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(csv_file), "--question", "insertion", "--db", prepared)
+    assert result.stdout.strip() == "1 created, 0 updated, 0 unchanged, 4 bad rows skipped"
+    problems = result.stderr.splitlines()
+    assert [line.split(":")[1] for line in problems] == ["2", "3", "5", "6"]
+    assert ["author_email" in p for p in problems] == [True, True, False, False]
+    assert "language" in problems[2]
+    assert "country" in problems[3]
