@@ -1,7 +1,9 @@
 """The hub's wire format, defined once: the hub serves it and the desktop client parses it.
 
-Every model forbids unknown fields so a typo in a client or a platform integration is a 4xx with the
-field named, not a silently ignored value.
+Requests (what clients send, `WireModel`) forbid unknown fields, so a typo in a client or a platform
+integration is a 4xx with the field named, not a silently ignored value. Answers (what the hub
+sends, `AnswerModel`) ignore unknown fields, so a newer hub may add an optional field without
+making older clients reject its answers.
 """
 
 from __future__ import annotations
@@ -106,10 +108,18 @@ ProposalId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class WireModel(BaseModel):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ErrorBody(WireModel):
+class AnswerModel(BaseModel):
+    """An answer from the hub: unknown fields (added by a newer hub) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ErrorBody(AnswerModel):
     """Every 4xx answer: a machine-readable code, a sentence, and the offending field if any."""
 
     error: str
@@ -117,29 +127,29 @@ class ErrorBody(WireModel):
     field: str | None = None
 
 
-class Me(WireModel):
+class Me(AnswerModel):
     name: str
     role: Role
 
 
-class Health(WireModel):
+class Health(AnswerModel):
     status: Literal["ok"]
     version: str
 
 
-class Question(WireModel):
+class Question(AnswerModel):
     slug: str
     title: str
     language: str
     rewrite_url_template: str | None = None
 
 
-class Claim(WireModel):
+class Claim(AnswerModel):
     moderator: str
     expires_at: datetime
 
 
-class DecisionInfo(WireModel):
+class DecisionInfo(AnswerModel):
     """The decision the hub recorded for a proposal (the latest one if it was reopened)."""
 
     id: uuid.UUID
@@ -152,7 +162,7 @@ class DecisionInfo(WireModel):
     note: str | None = None
 
 
-class ProposalItem(WireModel):
+class ProposalItem(AnswerModel):
     """One proposal as the hub shows it; `seq` is the hub-wide sequence value of its last change."""
 
     id: int
@@ -175,7 +185,7 @@ class ProposalItem(WireModel):
     seq: int
 
 
-class ProposalPage(WireModel):
+class ProposalPage(AnswerModel):
     items: list[ProposalItem]
     next_cursor: int
     has_more: bool
@@ -198,7 +208,7 @@ class RenewRequest(WireModel):
     )
 
 
-class ClaimResponse(WireModel):
+class ClaimResponse(AnswerModel):
     items: list[ProposalItem]
 
 
@@ -227,12 +237,12 @@ class DecisionBatchEnvelope(WireModel):
     decisions: list[Any] = Field(max_length=MAX_DECISIONS_PER_BATCH)
 
 
-class FieldError(WireModel):
+class FieldError(AnswerModel):
     field: str
     message: str
 
 
-class DecisionResult(WireModel):
+class DecisionResult(AnswerModel):
     id: uuid.UUID | None  # null only when the id itself was unreadable
     status: ResultStatus
     conflict: ConflictKind | None = None
@@ -241,7 +251,7 @@ class DecisionResult(WireModel):
     current: ProposalItem | None = None
 
 
-class DecisionResults(WireModel):
+class DecisionResults(AnswerModel):
     results: list[DecisionResult]
 
 
@@ -261,13 +271,13 @@ class IngestBatch(WireModel):
     proposals: list[IngestProposal] = Field(max_length=MAX_INGEST_PER_BATCH)
 
 
-class IngestResult(WireModel):
+class IngestResult(AnswerModel):
     external_id: str
     id: int
     status: Literal["created", "unchanged", "updated"]
 
 
-class IngestResults(WireModel):
+class IngestResults(AnswerModel):
     results: list[IngestResult]
 
 
@@ -279,7 +289,7 @@ class ReopenRequest(WireModel):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2_000), StorableText]
 
 
-class FeedDecision(WireModel):
+class FeedDecision(AnswerModel):
     """One entry of the decision feed the platform reads to publish and notify."""
 
     seq: int
@@ -296,7 +306,7 @@ class FeedDecision(WireModel):
     note: str | None = None
 
 
-class FeedPage(WireModel):
+class FeedPage(AnswerModel):
     items: list[FeedDecision]
     next_cursor: int
     has_more: bool
