@@ -306,7 +306,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         field = _field_from_loc(first.get("loc", ()))
         message = str(first.get("msg", "invalid value"))
         if first.get("type") == "json_invalid":
-            return _error(422, "invalid_json", f"the body is not valid JSON: {message}", "body")
+            reason = str((first.get("ctx") or {}).get("error") or message)
+            loc = first.get("loc", ())
+            where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+            return _error(422, "invalid_json", f"malformed JSON: {reason}{where}", "body")
         if first.get("type") == "missing" and field == "body":
             return _error(422, "invalid", "a JSON body is required", "body")
         content_type = request.headers.get("content-type", "")

@@ -34,11 +34,32 @@ def default_db_url(environ: dict[str, str]) -> str:
 
 def _open(args: argparse.Namespace) -> HubStorage:
     url = args.db or default_db_url(dict(os.environ))
+    if args.db or os.environ.get(DB_ENV):
+        # Only the default data directory is created; a missing one elsewhere is likely a typo.
+        _check_sqlite_directory(url)
     try:
         return HubStorage.open(url)
     except (SQLAlchemyError, ValueError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CliError(f"cannot open the hub database {_safe_url(url)}: {message}") from None
+
+
+def _check_sqlite_directory(url: str) -> None:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # HubStorage.open reports it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    directory = Path(parsed.database).parent
+    if not directory.is_dir():
+        raise CliError(
+            f"cannot open the hub database {_safe_url(url)}: the directory {directory} "
+            "does not exist (create it first)"
+        )
 
 
 def _safe_url(url: str) -> str:

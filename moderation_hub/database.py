@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ def _sqlite_engine(url: URL) -> Engine:
     database = url.database or ""
     if database in ("", ":memory:"):
         raise ValueError("the hub needs a SQLite file, not an in-memory database")
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    _create_private_file(Path(database))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -66,6 +68,15 @@ def _sqlite_engine(url: URL) -> Engine:
             connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds author e-mail addresses and
+    token hashes); SQLite gives its -wal and -shm files the same mode. An existing file is left
+    as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def alembic_config(connection: Any) -> Config:

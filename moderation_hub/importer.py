@@ -54,7 +54,11 @@ def read_proposals(path: Path, question: str) -> ParsedFile:
         raw = path.read_bytes()
     except OSError as error:
         raise ImportFileError(f"cannot read {path}: {error.strerror or error}") from None
-    # Undecodable bytes become lone surrogates, which validation rejects row by row.
+    header = raw.split(b"\n", 1)[0]
+    if b"\x00" in header or _undecodable(header):
+        # A binary file, or one in another encoding (its header is already unreadable).
+        raise ImportFileError(f"{path} is not UTF-8 text; save it as UTF-8 CSV or JSON Lines")
+    # Undecodable bytes further down become lone surrogates, which validation rejects row by row.
     text = raw.decode("utf-8-sig", errors="surrogateescape")
     rows = _jsonl_rows(text) if _looks_like_jsonl(path, text) else _csv_rows(text)
     parsed = ParsedFile(proposals=[], bad_rows=[])
@@ -82,6 +86,14 @@ def read_proposals(path: Path, question: str) -> ParsedFile:
         first_line[proposal.external_id] = line
         parsed.proposals.append(proposal)
     return parsed
+
+
+def _undecodable(data: bytes) -> bool:
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _looks_like_jsonl(path: Path, text: str) -> bool:

@@ -161,6 +161,15 @@ def test_malformed_json_is_422(platform: Api) -> None:
     assert _error(response, 422, "body").error == "invalid_json"
 
 
+def test_malformed_json_says_so(moderator: Api) -> None:
+    response = moderator.post(
+        "/claims", content=b"{bad", headers={"content-type": "application/json"}
+    )
+    body = _error(response, 422, "body")
+    assert body.detail.startswith("malformed JSON: ")
+    assert "character 1" in body.detail
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

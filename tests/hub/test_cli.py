@@ -230,3 +230,34 @@ def test_import_skips_rows_with_a_bad_address_language_or_country(
     assert ["author_email" in p for p in problems] == [True, True, False, False]
     assert "language" in problems[2]
     assert "country" in problems[3]
+
+
+def test_import_of_a_file_that_is_not_utf8_text_says_so(prepared: str, tmp_path: Path) -> None:
+    for name, data in (
+        ("binary.csv", b"\xff\xfe garbage\x00\x01\x02\n\x89PNG\r\n"),
+        ("latin1.csv", "external_id,contenu_é,language,created_at\n".encode("latin-1")),
+        ("utf16.csv", "external_id,content,language,created_at\n".encode("utf-16")),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = run("import", str(path), "--question", "insertion", "--db", prepared)
+        assert result.returncode == 1
+        assert result.stderr == (
+            f"moderation-hub: {path} is not UTF-8 text; save it as UTF-8 CSV or JSON Lines\n"
+        )
+
+
+def test_sqlite_database_is_private_and_its_directory_must_exist(tmp_path: Path) -> None:
+    db = tmp_path / "hub.sqlite3"
+    created = run("user", "add", "alice", "--role", "lead", "--db", f"sqlite:///{db}")
+    assert created.returncode == 0, created.stderr
+    assert db.stat().st_mode & 0o777 == 0o600
+    wal = db.with_name("hub.sqlite3-wal")
+    assert not wal.exists() or wal.stat().st_mode & 0o077 == 0
+
+    missing = tmp_path / "no" / "such" / "dir"
+    typo = run("user", "add", "bob", "--role", "lead", "--db", f"sqlite:///{missing / 'h.db'}")
+    assert typo.returncode == 1
+    assert typo.stderr.count("\n") == 1
+    assert f"the directory {missing} does not exist" in typo.stderr
+    assert not (tmp_path / "no").exists()
