@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
@@ -145,16 +146,33 @@ def _create_private_file(path: Path) -> None:
     os.close(descriptor)
 
 
+def _enable_wal(cursor: sqlite3.Cursor, busy_timeout: float) -> None:
+    """Switch to WAL, waiting for other connections doing the same on a new file.
+
+    The switch needs an exclusive lock, and SQLite answers "locked" at once instead of calling
+    the busy handler, so two processes opening a brand-new cache together would fail.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _install_sqlite_behaviour(engine: Engine, path: Path, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so writes can BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         with closing(dbapi_connection.cursor()) as cursor:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            _enable_wal(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous=FULL")  # a recorded decision survives power loss
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
