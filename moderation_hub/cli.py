@@ -14,6 +14,7 @@ from platformdirs import user_data_dir
 from sqlalchemy.exc import SQLAlchemyError
 
 from moderation_hub import __version__, wire
+from moderation_hub.charter import CharterFileError, read_released_clauses
 from moderation_hub.errors import HubError
 from moderation_hub.importer import ImportFileError, read_proposals
 from moderation_hub.storage import ROLES, HubStorage
@@ -154,6 +155,23 @@ def _question_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _charter_load(args: argparse.Namespace) -> int:
+    try:
+        versions = read_released_clauses(Path(args.directory))
+    except CharterFileError as error:
+        raise CliError(str(error)) from None
+    storage = _open(args)
+    try:
+        changed = storage.load_charter(versions)
+    finally:
+        storage.close()
+    for version in changed:
+        print(f"charter {version}: {len(versions[version])} clauses")
+    if not changed:
+        print(f"charter {', '.join(sorted(versions))}: unchanged")
+    return 0
+
+
 def _import(args: argparse.Namespace) -> int:
     try:
         parsed = read_proposals(Path(args.file), args.question)
@@ -242,6 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument(
         "--no-rewrite-url", action="store_true", help="remove the question's rewrite link"
     )
+
+    charter = commands.add_parser("charter", help="the released charter versions")
+    charter_commands = charter.add_subparsers(
+        dest="charter_command", required=True, metavar="COMMAND"
+    )
+    cload = command(
+        charter_commands,
+        "load",
+        "record the clause ids of every released charter version (DIRECTORY/releases.toml); "
+        "from then on decisions must cite a known version and clause",
+        _charter_load,
+    )
+    cload.add_argument("directory", help="the charter directory holding releases.toml")
 
     imp = command(commands, "import", "import proposals from CSV or JSON Lines", _import)
     imp.add_argument("file")

@@ -90,6 +90,15 @@ class Question(Base):
     rewrite_url_template: Mapped[str | None] = mapped_column(Text)
 
 
+class CharterClause(Base):
+    """A clause id of a released charter version: what a refusal citing that version may cite."""
+
+    __tablename__ = "charter_clauses"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clause: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class Proposal(Base):
     __tablename__ = "proposals"
     __table_args__ = (

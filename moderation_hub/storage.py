@@ -27,6 +27,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Select,
+    delete,
     func,
     insert,
     or_,
@@ -43,6 +44,7 @@ from moderation_hub.database import WRITE_OPTION, make_engine, migrate
 from moderation_hub.errors import Conflict, InvalidInput, NotFound
 from moderation_hub.schema import (
     AuditEntry,
+    CharterClause,
     Decision,
     DecisionReceipt,
     HubCounter,
@@ -291,6 +293,49 @@ class HubStorage:
                     detail=", ".join(changed),
                 )
         return _question_wire(question), changed
+
+    def load_charter(self, versions: dict[str, set[str]]) -> list[str]:
+        """Record the clause ids of released charter versions; once the hub knows any version, a
+        decision must cite a known version and, for a refusal, one of its clauses. Returns the
+        versions that were new or whose clauses changed."""
+        for version, clauses in versions.items():
+            if not _SEMVER.fullmatch(version):
+                raise InvalidInput(
+                    f"charter version {version!r} is not MAJOR.MINOR.PATCH", "version"
+                )
+            for clause in clauses:
+                if len(clause) > MAX_CLAUSE_ID_CHARS or not _CLAUSE_ID.fullmatch(clause):
+                    raise InvalidInput(
+                        f"charter {version}: {clause!r} is not a clause id (lower-case words "
+                        "joined by '-')",
+                        "clause",
+                    )
+        known = self.charter_clauses()
+        changed = sorted(v for v, clauses in versions.items() if known.get(v) != clauses)
+        if not changed:
+            return []
+        now = self._clock()
+        with self._write.begin() as session:
+            for version in changed:
+                session.execute(delete(CharterClause).where(CharterClause.version == version))
+                session.add_all(
+                    CharterClause(version=version, clause=c) for c in sorted(versions[version])
+                )
+                self._audit(
+                    session, "admin", "charter_loaded", None, None, version, now=now,
+                    detail=", ".join(sorted(versions[version])),
+                )  # fmt: skip
+        return changed
+
+    def charter_clauses(self) -> dict[str, set[str]]:
+        """{charter version: clause ids} the hub was told about (empty: any well-formed one)."""
+        versions: dict[str, set[str]] = {}
+        with self._read() as session:
+            for version, clause in session.execute(
+                select(CharterClause.version, CharterClause.clause)
+            ):
+                versions.setdefault(version, set()).add(clause)
+        return versions
 
     def authenticate(self, token: str) -> Principal | None:
         with self._read() as session:
@@ -661,7 +706,8 @@ class HubStorage:
         the results are returned only after that commit, so a decision is never half-applied and
         a client that got no answer simply sends the batch again."""
         now = self._clock()
-        checked = [_check_decision(raw, now) for raw in raw_items]
+        charter = self.charter_clauses()
+        checked = [_check_decision(raw, now, charter) for raw in raw_items]
         for attempt in range(_RETRIES):
             try:
                 return self._apply_batch(viewer, checked)
@@ -1198,7 +1244,9 @@ def _ingest_differs(proposal: Proposal, item: wire.IngestProposal) -> bool:
     )
 
 
-def _check_decision(raw: Any, now: datetime) -> wire.DecisionIn | wire.DecisionResult:
+def _check_decision(
+    raw: Any, now: datetime, charter: dict[str, set[str]]
+) -> wire.DecisionIn | wire.DecisionResult:
     """The decision parsed, or its `invalid` result."""
     try:
         decision = wire.DecisionIn.model_validate(raw)
@@ -1209,7 +1257,7 @@ def _check_decision(raw: Any, now: datetime) -> wire.DecisionIn | wire.DecisionR
             detail="the decision has invalid fields",
             errors=_field_errors(error),
         )
-    rule_errors = _decision_rule_errors(decision, now)
+    rule_errors = _decision_rule_errors(decision, now) or _charter_errors(decision, charter)
     if rule_errors:
         return wire.DecisionResult(
             id=decision.id,
@@ -1261,6 +1309,26 @@ def _decision_rule_errors(decision: wire.DecisionIn, now: datetime) -> list[wire
             )
         )
     return errors
+
+
+def _charter_errors(
+    decision: wire.DecisionIn, charter: dict[str, set[str]]
+) -> list[wire.FieldError]:
+    """Once the hub knows the released charters, a decision cites one of them and its clauses."""
+    if not charter:
+        return []
+    clauses = charter.get(decision.charter_version)
+    if clauses is None:
+        known = ", ".join(sorted(charter))
+        message = (
+            f"the hub knows no charter version {decision.charter_version} (it knows {known}); "
+            "load it with `moderation-hub charter load`"
+        )
+        return [wire.FieldError(field="charter_version", message=message)]
+    if decision.reason is not None and decision.reason not in clauses:
+        message = f"charter {decision.charter_version} has no clause {decision.reason!r}"
+        return [wire.FieldError(field="reason", message=message)]
+    return []
 
 
 def _replay(
