@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -33,6 +32,7 @@ from sqlalchemy import select
 from moderator_app.core.models import Decision, Proposal
 from moderator_app.gui.plain_text import plain_tooltip, single_line
 from moderator_app.gui.queue_model import SessionFactory
+from moderator_app.gui.table_model import RowListModel
 
 CONFLICT_EXPLANATIONS = {
     "decided_by_other": "another moderator decided it first",
@@ -88,36 +88,15 @@ def load_conflicts(session_factory: SessionFactory) -> list[ConflictRow]:
     return rows
 
 
-class ConflictsModel(QAbstractTableModel):
+class ConflictsModel(RowListModel[ConflictRow]):
     COLUMNS = ("Proposal", "Your decision", "Why the hub refused", "Hub's state", "Text")
 
     def __init__(self, session_factory: SessionFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session_factory = session_factory
-        self._rows: list[ConflictRow] = []
 
     def reload(self) -> None:
-        self.beginResetModel()
-        self._rows = load_conflicts(self._session_factory)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ConflictRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
+        self.set_rows(load_conflicts(self._session_factory))
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,41 +27,15 @@ from PySide6.QtWidgets import (
 
 from moderator_app.demo.catcher import CaughtMail, list_caught_mails, read_caught_mail
 from moderator_app.gui.plain_text import neutralise, set_label_text, single_line
+from moderator_app.gui.table_model import RowListModel
 from moderator_app.gui.wording import count_of
 
 
-class CaughtMailModel(QAbstractTableModel):
+class CaughtMailModel(RowListModel[CaughtMail]):
     COLUMNS = ("Received", "To", "Subject")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._mails: list[CaughtMail] = []
-
-    def set_mails(self, mails: list[CaughtMail]) -> None:
-        self.beginResetModel()
-        self._mails = list(mails)
-        self.endResetModel()
-
-    def mail_at(self, row: int) -> CaughtMail | None:
-        return self._mails[row] if 0 <= row < len(self._mails) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._mails)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        mail = self.mail_at(index.row()) if index.isValid() else None
+        mail = self.row_at(index.row()) if index.isValid() else None
         if mail is None or role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.AccessibleTextRole,
@@ -131,7 +105,7 @@ class DemoMailbox(QWidget):
 
     def refresh(self) -> None:
         mails = list_caught_mails(self.folder)
-        self.model.set_mails(mails)
+        self.model.set_rows(mails)
         set_label_text(self.count, count_of(len(mails), "mail"))
         if mails:
             self.table.selectRow(len(mails) - 1)
@@ -139,7 +113,7 @@ class DemoMailbox(QWidget):
             self.reader.setPlainText("")
 
     def show_current(self) -> None:
-        mail = self.model.mail_at(self.table.currentIndex().row())
+        mail = self.model.row_at(self.table.currentIndex().row())
         if mail is None:
             self.reader.setPlainText("")
             return

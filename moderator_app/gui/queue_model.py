@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from moderator_app.core.models import ACTIVE_SYNC_STATES, Claim, Decision, Proposal
 from moderator_app.gui.plain_text import plain_tooltip, single_line
+from moderator_app.gui.table_model import ColumnsModel
 
 SessionFactory = Callable[[], Session]
 FindingsFor = Callable[["QueueRow"], Sequence[Any]]
@@ -287,7 +288,7 @@ def format_age(age: timedelta) -> str:
     return f"{int(hours // 24)} d"
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(ColumnsModel):
     """Proposals matching the filters, fetched in batches as the view scrolls."""
 
     COLUMNS = ("Age", "Status", "Proposal", "Claimed by", "Author", "Question", "Lang", "Checks")
@@ -433,18 +434,6 @@ class QueueModel(QAbstractTableModel):
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         # The view asks about ten roles per cell per paint; most are answered here at once.

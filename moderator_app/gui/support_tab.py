@@ -12,10 +12,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDate,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -42,43 +40,17 @@ from PySide6.QtWidgets import (
 from moderator_app.core.errors import UserError
 from moderator_app.core.models import MAIL_STATES
 from moderator_app.gui.plain_text import field_label, neutralise, set_label_text, single_line
+from moderator_app.gui.table_model import RowListModel
 from moderator_app.gui.wording import count_of
 
 DATE_FORMAT = "yyyy-MM-dd"  # unambiguous in every locale, as the dates in the mail list
 
 if TYPE_CHECKING:  # the mail modules load on first use, after the window has painted
-    from moderator_app.core.mail.outbox import MailDetail, MailSummary
+    from moderator_app.core.mail.outbox import MailDetail, MailSummary  # noqa: F401 (quoted below)
 
 
-class MailListModel(QAbstractTableModel):
+class MailListModel(RowListModel["MailSummary"]):
     COLUMNS = ("Created", "State", "Proposal", "To", "Subject", "Attempts")
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[MailSummary] = []
-
-    def set_rows(self, rows: list[MailSummary]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> MailSummary | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         mail = self.row_at(index.row()) if index.isValid() else None
