@@ -257,10 +257,12 @@ def _undo_in(
         )
     if on_undone is not None:
         on_undone(session, decision)
-    # Mails of an unsent decision are still waiting for the hub: nothing has left.
+    # Mails of an unsent decision never left: those waiting for the hub, and those recorded as
+    # not to be sent (author unreachable), go with the decision they belonged to.
     session.execute(
         delete(MailOutbox).where(
-            MailOutbox.decision_id == decision.id, MailOutbox.state == "waiting_hub"
+            MailOutbox.decision_id == decision.id,
+            MailOutbox.state.in_(("waiting_hub", "not_sent")),
         )
     )
     session.add(_audit(now(), actor, "undo", decision))

@@ -192,7 +192,8 @@ def test_a_failing_hook_records_nothing(cached: Database) -> None:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
-def test_undo_takes_back_an_unsent_decision_and_its_waiting_mail(cached: Database) -> None:
+@pytest.mark.parametrize("mail_state", ["waiting_hub", "not_sent"])
+def test_undo_takes_back_an_unsent_decision_and_its_mail(cached: Database, mail_state: str) -> None:
     decision = _decide(cached, 1, "refuse", clause_id="off-topic")
     with cached.write() as session:
         session.add(
@@ -207,7 +208,7 @@ def test_undo_takes_back_an_unsent_decision_and_its_waiting_mail(cached: Databas
                 subject="s",
                 body_text="t",
                 body_html="h",
-                state="waiting_hub",
+                state=mail_state,
                 attempts=0,
                 created_at=NOW,
             )
