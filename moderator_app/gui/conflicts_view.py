@@ -100,15 +100,11 @@ class ConflictsModel(RowListModel[ConflictRow]):
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
         row = self.row_at(index.row()) if index.isValid() else None
-        if row is None:
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tooltip(self._text(row, index.column()))
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._text(row, index.column())
-        return None
+        if row is not None and role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(self.cell_text(row, index.column()))
+        return super().data(index, role)
 
-    def _text(self, row: ConflictRow, column: int) -> str:
+    def cell_text(self, row: ConflictRow, column: int) -> str:
         if column == 0:
             return f"#{row.proposal_id}"
         if column == 1:

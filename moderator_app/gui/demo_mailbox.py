@@ -8,9 +8,8 @@ it quotes the author's words).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,21 +33,14 @@ from moderator_app.gui.wording import count_of
 class CaughtMailModel(RowListModel[CaughtMail]):
     COLUMNS = ("Received", "To", "Subject")
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        mail = self.row_at(index.row()) if index.isValid() else None
-        if mail is None or role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.AccessibleTextRole,
-        ):
-            return None
-        column = index.column()
+    def cell_text(self, mail: CaughtMail, column: int) -> str:
         if column == 0:
             return f"{mail.date:%Y-%m-%d %H:%M:%S}" if mail.date else ""
         if column == 1:
             return single_line(mail.to, 120)
         if column == 2:
             return single_line(mail.subject, 200)
-        return None
+        return ""
 
 
 class DemoMailbox(QWidget):

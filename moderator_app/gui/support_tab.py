@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QDate,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -46,20 +44,13 @@ from moderator_app.gui.wording import count_of
 DATE_FORMAT = "yyyy-MM-dd"  # unambiguous in every locale, as the dates in the mail list
 
 if TYPE_CHECKING:  # the mail modules load on first use, after the window has painted
-    from moderator_app.core.mail.outbox import MailDetail, MailSummary  # noqa: F401 (quoted below)
+    from moderator_app.core.mail.outbox import MailDetail, MailSummary
 
 
 class MailListModel(RowListModel["MailSummary"]):
     COLUMNS = ("Created", "State", "Proposal", "To", "Subject", "Attempts")
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0) -> Any:
-        mail = self.row_at(index.row()) if index.isValid() else None
-        if mail is None or role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.AccessibleTextRole,
-        ):
-            return None
-        column = index.column()
+    def cell_text(self, mail: MailSummary, column: int) -> str:
         if column == 0:
             return f"{mail.created_at:%Y-%m-%d %H:%M}"
         if column == 1:
@@ -73,7 +64,7 @@ class MailListModel(RowListModel["MailSummary"]):
             return single_line(mail.subject, 120)
         if column == 5:
             return str(mail.attempts)
-        return None
+        return ""
 
 
 def ledger_text(detail: MailDetail) -> str:

@@ -11,6 +11,9 @@ RowT = TypeVar("RowT")
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
+# The roles a cell answers with its text: what is shown, and what a screen reader says.
+TEXT_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
+
 
 class ColumnsModel(QAbstractTableModel):
     """A table with no children whose horizontal headers are `COLUMNS`."""
@@ -47,3 +50,13 @@ class RowListModel(ColumnsModel, Generic[RowT]):
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: AnyIndex, role: int = 0) -> Any:
+        row = self.row_at(index.row()) if index.isValid() else None
+        if row is None or role not in TEXT_ROLES:
+            return None
+        return self.cell_text(row, index.column())
+
+    def cell_text(self, row: RowT, column: int) -> str:
+        """The text of one cell (plain text: the views never interpret markup)."""
+        raise NotImplementedError
