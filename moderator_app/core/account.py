@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from moderator_app.core.errors import UserError
-from moderator_app.core.paths import ensure_private_dir
+from moderator_app.core.json_file import read_json_file, write_json_file
 
 ACCOUNT_FILE_NAME = "account.json"
 
@@ -39,13 +37,9 @@ def account_path(home: Path) -> Path:
 def load_account(home: Path) -> Account | None:
     path = account_path(home)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from error
-    try:
-        data = json.loads(raw)
+        data = read_json_file(path)
+        if data is None:
+            return None
         role = data.get("role")
         return Account(
             hub_url=str(data["server"]),
@@ -65,15 +59,10 @@ def require_account(home: Path) -> Account:
 
 def save_account(home: Path, account: Account) -> None:
     """Write atomically, readable by the owner only."""
-    ensure_private_dir(home)
-    path = account_path(home)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"server": account.hub_url, "user": account.user, "role": account.role}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_json_file(
+        account_path(home),
+        {"server": account.hub_url, "user": account.user, "role": account.role},
+    )
 
 
 def forget_account(home: Path) -> bool:

@@ -358,9 +358,10 @@ def test_progress_shows_on_a_terminal_only() -> None:
     assert piped.getvalue() == ""
 
 
-def test_damaged_account_file_says_how_to_fix_it(cli: Cli, home: Path) -> None:
+@pytest.mark.parametrize("damage", ["{not json", '["a list"]', '"a string"', "null"])
+def test_damaged_account_file_says_how_to_fix_it(cli: Cli, home: Path, damage: str) -> None:
     home.mkdir(parents=True)
-    (home / "account.json").write_text("{not json", encoding="utf-8")
+    (home / "account.json").write_text(damage, encoding="utf-8")
     code, _, err = cli("sync")
     assert code == 1
     assert "account.json is damaged; run `moderator-app login` again" in err

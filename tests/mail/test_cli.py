@@ -234,3 +234,12 @@ def test_send_exits_1_when_a_mail_failed_for_good(
     assert err.count("\n") == 1
     [failed] = json.loads(cli("mail", "list", "--state", "failed", "--json")[1])
     assert failed["proposal_id"] == 2
+
+
+@pytest.mark.parametrize("damage", ["{not json", '["a list"]', '{"host": "127.0.0.1"}'])
+def test_damaged_mail_settings_say_how_to_fix_them(cli: Cli, cache: Database, damage: str) -> None:
+    (cli.home / "mail.json").write_text(damage, encoding="utf-8")
+    code, _, err = cli("mail", "send")
+    assert code == 1
+    assert "mail.json is damaged; run `moderator-app mail configure` again" in err
+    assert err.count("\n") == 1

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 from moderator_app.core.credentials import Credentials, smtp_password_name
 from moderator_app.core.errors import UserError
+from moderator_app.core.json_file import read_json_file, write_json_file
 from moderator_app.core.mail.smtp import DEFAULT_TIMEOUT_SECONDS, SmtpSender, SmtpSettings
-from moderator_app.core.paths import ensure_private_dir
 
 MAIL_CONFIG_FILE_NAME = "mail.json"
 
@@ -20,27 +18,19 @@ def mail_config_path(home: Path) -> Path:
 
 def save_settings(home: Path, settings: SmtpSettings) -> Path:
     """Write atomically, readable by the owner only."""
-    ensure_private_dir(home)
     path = mail_config_path(home)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(
-            {
-                "host": settings.host,
-                "port": settings.port,
-                "security": settings.security,
-                "user": settings.username,
-                "from": settings.from_address,
-                "from_name": settings.from_name,
-                "timeout": settings.timeout,
-            },
-            handle,
-            indent=2,
-        )
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_json_file(
+        path,
+        {
+            "host": settings.host,
+            "port": settings.port,
+            "security": settings.security,
+            "user": settings.username,
+            "from": settings.from_address,
+            "from_name": settings.from_name,
+            "timeout": settings.timeout,
+        },
+    )
     return path
 
 
@@ -48,13 +38,9 @@ def load_settings(home: Path) -> SmtpSettings | None:
     """The saved settings, or None when `mail configure` was never run."""
     path = mail_config_path(home)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from error
-    try:
-        data = json.loads(raw)
+        data = read_json_file(path)
+        if data is None:
+            return None
         return SmtpSettings(
             host=str(data["host"]),
             port=int(data["port"]),
